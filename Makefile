@@ -1,0 +1,44 @@
+# revgate: the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_TEST := node --test --test-reporter=spec --import tsx
+TEST_FILES = $(wildcard test/unit/*.test.ts test/integration/*.test.ts)
+
+.PHONY: help deps nats-server build typecheck test demo clean
+
+help:
+	@echo "make demo   run the revocation walkthrough on loopback (nats-server, upstream, issuer, proxy)"
+	@echo "make test   install what is missing, type-check, and run every test"
+	@echo "make build  compile to dist/ (the revgate command)"
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+# nats-server is a Debian package; tests and the demo start their own servers from it.
+nats-server:
+	@command -v nats-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nats-server; \
+	  else echo "nats-server is missing: install it with 'sudo apt-get install nats-server' (Debian/Ubuntu), then rerun"; exit 1; fi; }
+
+build: deps
+	npx tsc -p tsconfig.json
+	chmod +x dist/main.js
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p test/tsconfig.json --noEmit
+
+# node --test exits 0 when it finds no test file, so the file list is checked first.
+test: deps nats-server build typecheck
+	@test -n "$(TEST_FILES)" || { echo "no test files found under test/"; exit 1; }
+	$(NODE_TEST) $(TEST_FILES)
+
+demo: deps nats-server build
+	node --import tsx deploy/demo/demo.ts
+
+clean:
+	rm -rf dist .demo

@@ -1,0 +1,34 @@
+/**
+ * Extracting the bearer token (RFC 6750 section 2.1). Only the Authorization header carries a
+ * token. A token in the query string is rejected rather than ignored, because it leaks into logs,
+ * and several Authorization headers are rejected because proxy and upstream could each pick a
+ * different one.
+ */
+import type { IncomingMessage } from 'node:http';
+
+import { Rejection } from '../errors.js';
+
+/** "Bearer" (any letter case), one or more spaces, then a b64token (RFC 6750 section 2.1). */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+const QUERY_TOKEN = /(?:^\?|&)access_token(?:=|&|$)/i;
+
+/**
+ * Returns the bearer token, or undefined when the request carries no bearer credentials at all
+ * (no Authorization header, or another scheme such as Basic). Throws a Rejection for malformed or
+ * ambiguous credentials.
+ */
+export function extractBearerToken(request: IncomingMessage, query: string, maxTokenBytes: number): string | undefined {
+  if (QUERY_TOKEN.test(query)) throw new Rejection('token_in_query');
+
+  const values = request.headersDistinct['authorization'];
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1) throw new Rejection('duplicate_authorization');
+
+  const value = values[0] ?? '';
+  if (!/^bearer(?:\s|$)/i.test(value)) return undefined;
+  if (value.length > maxTokenBytes + 'bearer '.length) throw new Rejection('token_too_large');
+
+  const match = BEARER.exec(value);
+  if (!match?.[1]) throw new Rejection('malformed_token');
+  return match[1];
+}

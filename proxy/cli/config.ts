@@ -1,0 +1,37 @@
+/** `revgate config check`: validate a config file and the key files it names, reporting every problem. */
+import { Command } from 'commander';
+
+import { IssuerRegistry } from '../auth/issuers.js';
+import { loadConfig } from '../config/load.js';
+import { RevgateError, describeError } from '../errors.js';
+import { loadTrustedResponders } from '../revocation/responder-keys.js';
+
+export function configCommand(): Command {
+  const config = new Command('config').description('work with config files');
+  config
+    .command('check')
+    .description('validate a config file and the key files it names; print every problem and exit 1 if there is one')
+    .argument('<file>', 'config file (YAML or JSON)')
+    .addHelpText('after', '\nExample:\n  revgate config check revgate.yaml')
+    .action(async (file: string) => {
+      const { config: loaded, source } = await loadConfig(file);
+      const problems: string[] = [];
+      try {
+        await IssuerRegistry.load(loaded.issuers);
+      } catch (error) {
+        problems.push(...(error instanceof RevgateError ? error.details : [describeError(error)]));
+      }
+      try {
+        await loadTrustedResponders(loaded.revocation.trustedResponders.file);
+      } catch (error) {
+        problems.push(`revocation.trustedResponders: ${describeError(error)}`);
+      }
+      if (problems.length > 0) throw new RevgateError('ERR_CONFIG_INVALID', `config file ${source}: ${problems.length} problem(s)`, problems);
+
+      process.stdout.write(
+        `config OK: ${source}\n  ${loaded.issuers.length} issuer(s), ${loaded.routes.length} route(s), ` +
+          `upstream ${loaded.upstream.url}, stream ${loaded.revocation.stream}\n`,
+      );
+    });
+  return config;
+}

@@ -1,0 +1,218 @@
+/**
+ * The configuration schema. Every field is validated here once, at start-up or by
+ * `revgate config check`; the rest of the code receives the parsed, frozen result and never
+ * re-checks it. Durations are strings with units and come out as milliseconds.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+import { parseDuration } from './duration.js';
+
+const DURATION_HINT = 'invalid duration, expected a number with a unit such as 500ms, 5s, 1h';
+
+const requiredDuration = () =>
+  z.string().transform((text, ctx) => {
+    const milliseconds = parseDuration(text);
+    if (milliseconds === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+      return z.NEVER;
+    }
+    return milliseconds;
+  });
+
+/** A duration in milliseconds, written with a unit; `fallback` applies when the field is absent. */
+const duration = (fallback: string) => requiredDuration().prefault(fallback);
+
+/** A `host:port` pair; IPv6 hosts are bracketed (`[::1]:8080`). Port 0 picks a free port. */
+const listenAddress = z.string().transform((text, ctx) => {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'expected host:port, such as 127.0.0.1:8080 or [::1]:8080' });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? match[2] ?? '', port };
+});
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** True for hosts that never leave the machine, where plain http exposes nothing. */
+export function isLoopbackHost(hostname: string): boolean {
+  if (LOOPBACK_HOSTS.has(hostname)) return true;
+  return isIP(hostname) === 4 && hostname.startsWith('127.');
+}
+
+const jwksUrl = z.string().refine(
+  (text) => {
+    if (!URL.canParse(text)) return false;
+    const url = new URL(text);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+  },
+  { message: 'must be an https URL (plain http is accepted only for loopback hosts)' },
+);
+
+/**
+ * Signature algorithms an issuer may allow. HMAC (HS*) is absent on purpose: verification keys
+ * come from a JWKS, which is public, and a shared secret published there would let anyone mint tokens.
+ */
+export const ASYMMETRIC_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+] as const;
+
+const fileReference = z.object({ file: z.string().min(1) }).strict();
+
+const issuerSchema = z
+  .object({
+    issuer: z.string().min(1),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    jwks: z.union([
+      fileReference,
+      z.object({ url: jwksUrl, cooldown: duration('30s'), timeout: duration('5s') }).strict(),
+    ], { error: 'must be { file: PATH } or { url: URL }' }),
+    algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
+    maxTokenLifetime: requiredDuration(),
+    clockTolerance: duration('30s'),
+    /** Required `typ` header, such as `at+jwt` (RFC 9068); unset means any `typ` is accepted. */
+    typ: z.string().min(1).optional(),
+  })
+  .strict();
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/** Headers that an identity header may not replace, because the proxy or HTTP framing owns them. */
+const RESERVED_HEADERS = new Set([
+  'authorization', 'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade',
+  'te', 'trailer', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'cookie', 'expect',
+]);
+
+const identityHeaderName = z
+  .string()
+  .regex(HEADER_NAME, { message: 'must be a valid HTTP header name' })
+  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('x-forwarded-'), {
+    message: 'names a header that the proxy or HTTP itself controls; choose a name such as X-Auth-Subject',
+  });
+
+const routeSchema = z
+  .object({
+    /** Label used in logs and metrics; defaults to the path. */
+    name: z.string().regex(/^[A-Za-z0-9_.:/-]{1,64}$/, { message: 'must be 1-64 letters, digits or _ . : / -' }).optional(),
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@/]*$/, {
+        message: 'must start with "/" and contain only unescaped path characters (no "%", "?", "#", ";" or "\\")',
+      })
+      .refine((path) => !/\/\.{1,2}(\/|$)|\/\//.test(path), { message: 'must not contain "." or ".." segments or "//"' }),
+    methods: z.array(z.string().regex(/^[A-Z]+$/, { message: 'must be an upper-case HTTP method' })).min(1).optional(),
+    auth: z.enum(['required', 'optional', 'none']).default('required'),
+    privileged: z.boolean().default(false),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be a scope token (RFC 6749 section 3.3)' })).min(1).optional(),
+  })
+  .strict();
+
+const natsUrl = z.string().refine((text) => URL.canParse(text) && ['nats:', 'tls:'].includes(new URL(text).protocol), {
+  message: 'must be a nats:// or tls:// URL',
+});
+
+const revocationSchema = z
+  .object({
+    nats: z
+      .object({
+        servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
+        /** Connection name shown by the NATS server's monitoring. */
+        name: z.string().min(1).default('revgate'),
+        reconnectWait: duration('1s'),
+      })
+      .strict()
+      .prefault({}),
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' }).default('REVGATE'),
+    trustedResponders: fileReference,
+    maxStaleness: duration('5s'),
+    probeInterval: duration('1s'),
+    pruneInterval: duration('30s'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    listen: listenAddress.prefault('127.0.0.1:8080'),
+    admin: listenAddress.prefault('127.0.0.1:9901'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    server: z
+      .object({
+        headersTimeout: duration('10s'),
+        requestTimeout: duration('5m'),
+        keepAliveTimeout: duration('5s'),
+        maxHeaderSize: z.number().int().min(1024).max(65536).default(16384),
+        maxTokenBytes: z.number().int().min(256).max(65536).default(8192),
+      })
+      .strict()
+      .prefault({}),
+    upstream: z
+      .object({
+        url: z.string().refine((text) => URL.canParse(text) && ['http:', 'https:'].includes(new URL(text).protocol), {
+          message: 'must be an http:// or https:// URL',
+        }).refine((text) => !URL.canParse(text) || ['/', ''].includes(new URL(text).pathname), {
+          message: 'must be an origin without a path, such as http://127.0.0.1:3000',
+        }),
+        connectTimeout: duration('5s'),
+        headersTimeout: duration('30s'),
+        bodyTimeout: duration('5m'),
+        connections: z.number().int().min(1).max(10_000).default(128),
+        keepAliveTimeout: duration('4s'),
+      })
+      .strict(),
+    issuers: z.array(issuerSchema).min(1),
+    identityHeaders: z
+      .record(z.string().regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be a claim name' }), identityHeaderName)
+      .default({ sub: 'X-Auth-Subject', scope: 'X-Auth-Scopes', iss: 'X-Auth-Issuer' }),
+    routes: z.array(routeSchema).min(1),
+    revocation: revocationSchema,
+  })
+  .strict()
+  .superRefine(checkCrossFieldRules);
+
+type RawConfig = z.output<typeof configSchema>;
+
+function checkCrossFieldRules(config: RawConfig, ctx: z.RefinementCtx): void {
+  const issuers = new Set<string>();
+  config.issuers.forEach((issuer, index) => {
+    if (issuers.has(issuer.issuer)) {
+      ctx.addIssue({ code: 'custom', path: ['issuers', index, 'issuer'], message: 'is configured twice; each issuer must appear once' });
+    }
+    issuers.add(issuer.issuer);
+  });
+
+  config.routes.forEach((route, index) => {
+    if (route.privileged && route.auth !== 'required') {
+      ctx.addIssue({ code: 'custom', path: ['routes', index, 'auth'], message: 'must be "required" on a privileged route' });
+    }
+    if (route.scopes && route.auth === 'none') {
+      ctx.addIssue({ code: 'custom', path: ['routes', index, 'scopes'], message: 'cannot be checked on a route with auth "none"' });
+    }
+  });
+  const hasCatchAll = config.routes.some((route) => route.path === '/' && route.methods === undefined);
+  if (!hasCatchAll) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['routes'],
+      message: 'must end with a catch-all route (path "/" without methods) so that every request has a policy',
+    });
+  }
+
+  const seenHeaders = new Map<string, string>();
+  for (const [claim, header] of Object.entries(config.identityHeaders)) {
+    const normalized = header.toLowerCase().replaceAll('_', '-');
+    const previous = seenHeaders.get(normalized);
+    if (previous !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['identityHeaders', claim], message: `uses the same header as claim "${previous}"` });
+    }
+    seenHeaders.set(normalized, claim);
+  }
+}
+
+export type Duration = number;
+export type Config = Readonly<RawConfig>;
+export type IssuerConfig = RawConfig['issuers'][number];
+export type RouteConfig = RawConfig['routes'][number];
+export type RevocationConfig = RawConfig['revocation'];
+export type ListenAddress = RawConfig['listen'];

@@ -1,0 +1,84 @@
+/**
+ * Header hygiene between client, proxy and upstream.
+ *
+ * Hop-by-hop headers (RFC 9110 section 7.6.1) and every header that `Connection` names apply to
+ * one connection only and are removed in both directions. On the way upstream the proxy also
+ * removes every client copy of the identity headers and of `X-Forwarded-*`, comparing names
+ * without regard to case and with `_` equal to `-`, because some servers treat `X_Auth_Subject`
+ * as `X-Auth-Subject`. Then it adds the headers it vouches for.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+/**
+ * Request headers the proxy sets itself or must not pass on: `host` comes from the upstream URL,
+ * and undici rejects `expect` (Node's server has already sent `100 Continue` to the client).
+ */
+const REPLACED_REQUEST_HEADERS = new Set(['host', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/** Normalizes a header name for comparison: lower case, with `_` read as `-`. */
+export function normalizeHeaderName(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
+
+/** Returns the normalized names listed in `Connection` header values. */
+function connectionListed(values: readonly string[] | undefined): Set<string> {
+  const names = new Set<string>();
+  for (const value of values ?? []) {
+    for (const name of value.split(',')) {
+      const trimmed = name.trim();
+      if (trimmed !== '') names.add(normalizeHeaderName(trimmed));
+    }
+  }
+  return names;
+}
+
+export interface ForwardedIdentity {
+  /** Header name and value pairs, already checked for safe characters. */
+  headers: readonly (readonly [string, string])[];
+}
+
+/**
+ * Builds the upstream request headers as a flat name/value list (keeping repeated headers), from
+ * the client's raw headers minus everything removed above, plus `X-Forwarded-*` and the identity.
+ */
+export function buildUpstreamHeaders(
+  request: IncomingMessage,
+  identityHeaderNames: ReadonlySet<string>,
+  identity: ForwardedIdentity,
+): string[] {
+  const listed = connectionListed(request.headersDistinct['connection']);
+  const output: string[] = [];
+  const raw = request.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index] ?? '';
+    const lower = name.toLowerCase();
+    const normalized = normalizeHeaderName(name);
+    if (HOP_BY_HOP.has(lower) || REPLACED_REQUEST_HEADERS.has(normalized) || listed.has(normalized)) continue;
+    if (identityHeaderNames.has(normalized) || normalized.startsWith('x-forwarded-')) continue;
+    output.push(name, raw[index + 1] ?? '');
+  }
+
+  output.push('x-forwarded-for', request.socket.remoteAddress ?? '');
+  output.push('x-forwarded-proto', 'http');
+  if (request.headers.host !== undefined) output.push('x-forwarded-host', request.headers.host);
+  for (const [name, value] of identity.headers) output.push(name, value);
+  return output;
+}
+
+/** Copies upstream response headers for the client, without hop-by-hop and `Connection`-listed ones. */
+export function buildClientHeaders(upstreamHeaders: IncomingHttpHeaders): IncomingHttpHeaders {
+  const connection = upstreamHeaders['connection'];
+  const listed = connectionListed(connection === undefined ? undefined : [connection].flat());
+  const output: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(upstreamHeaders)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(lower) || listed.has(normalizeHeaderName(name))) continue;
+    output[lower] = value;
+  }
+  return output;
+}
