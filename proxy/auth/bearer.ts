@@ -10,7 +10,8 @@ import { Rejection } from '../errors.js';
 
 /** "Bearer" (any letter case), one or more spaces, then a b64token (RFC 6750 section 2.1). */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-const QUERY_TOKEN = /(?:^\?|&)access_token(?:=|&|$)/i;
+/** Headers longer than this are rejected before any parsing, whatever the spacing inside. */
+const HEADER_SLACK = 64;
 
 /**
  * Returns the bearer token, or undefined when the request carries no bearer credentials at all
@@ -18,7 +19,7 @@ const QUERY_TOKEN = /(?:^\?|&)access_token(?:=|&|$)/i;
  * ambiguous credentials.
  */
 export function extractBearerToken(request: IncomingMessage, query: string, maxTokenBytes: number): string | undefined {
-  if (QUERY_TOKEN.test(query)) throw new Rejection('token_in_query');
+  if (hasQueryToken(query)) throw new Rejection('token_in_query');
 
   const values = request.headersDistinct['authorization'];
   if (values === undefined || values.length === 0) return undefined;
@@ -26,9 +27,22 @@ export function extractBearerToken(request: IncomingMessage, query: string, maxT
 
   const value = values[0] ?? '';
   if (!/^bearer(?:\s|$)/i.test(value)) return undefined;
-  if (value.length > maxTokenBytes + 'bearer '.length) throw new Rejection('token_too_large');
+  if (value.length > maxTokenBytes + HEADER_SLACK) throw new Rejection('token_too_large');
 
   const match = BEARER.exec(value);
   if (!match?.[1]) throw new Rejection('malformed_token');
+  if (match[1].length > maxTokenBytes) throw new Rejection('token_too_large');
   return match[1];
+}
+
+/**
+ * True when the query has an `access_token` parameter (RFC 6750 section 2.3), compared after
+ * percent-decoding and without regard to case, as upstream frameworks would read it.
+ */
+function hasQueryToken(query: string): boolean {
+  if (query.length <= 1) return false;
+  for (const key of new URLSearchParams(query.slice(1)).keys()) {
+    if (key.toLowerCase() === 'access_token') return true;
+  }
+  return false;
 }

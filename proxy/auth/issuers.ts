@@ -60,11 +60,11 @@ export class IssuerRegistry {
 }
 
 async function createKeySource(config: IssuerConfig): Promise<JWTVerifyGetKey> {
-  if ('file' in config.jwks) {
-    return createLocalJWKSet(await readJwksFile(config.jwks.file));
-  }
+  const { file, url } = config.jwks;
+  if (file !== undefined) return createLocalJWKSet(await readJwksFile(file));
+  if (url === undefined) throw new TypeError(`issuer ${config.issuer}: jwks has neither file nor url`);
 
-  const remote = createRemoteJWKSet(new URL(config.jwks.url), {
+  const remote = createRemoteJWKSet(new URL(url), {
     timeoutDuration: config.jwks.timeout,
     cooldownDuration: config.jwks.cooldown,
   });

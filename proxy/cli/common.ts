@@ -4,10 +4,11 @@
  */
 import { text as readStream } from 'node:stream/consumers';
 
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 
 import { requireDuration } from '../config/duration.js';
 import { RevgateError } from '../errors.js';
+import type { NatsConnectionSettings } from '../revocation/nats-connection.js';
 import { DEFAULT_STREAM } from '../revocation/stream.js';
 
 /** Process exit codes of every command. */
@@ -19,8 +20,51 @@ export const EXIT = {
   usage: 2,
 } as const;
 
-export const natsOption = () =>
-  new Option('--nats <urls>', 'NATS server URLs, comma-separated').env('REVGATE_NATS').default('nats://127.0.0.1:4222');
+export interface NatsFlags {
+  nats: string;
+  creds?: string;
+  user?: string;
+  passwordFile?: string;
+  tokenFile?: string;
+  nkeySeedFile?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** Adds the NATS server and credential flags that every NATS-facing command takes. */
+export function addNatsOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--nats <urls>', 'NATS server URLs, comma-separated').env('REVGATE_NATS').default('nats://127.0.0.1:4222'))
+    .addOption(new Option('--creds <file>', 'NATS .creds file (user JWT and NKey seed)').env('REVGATE_NATS_CREDS'))
+    .option('--user <name>', 'NATS user name; needs --password-file')
+    .option('--password-file <file>', 'file holding the NATS password')
+    .option('--token-file <file>', 'file holding a NATS authentication token')
+    .option('--nkey-seed-file <file>', 'file holding a NATS NKey seed')
+    .option('--tls-ca <file>', 'CA certificate that signed the NATS server certificate')
+    .option('--tls-cert <file>', 'client certificate for NATS mutual TLS; needs --tls-key')
+    .option('--tls-key <file>', 'private key of the client certificate');
+}
+
+/** Turns the NATS flags into connection settings, rejecting contradictory combinations. */
+export function natsSettingsFromFlags(flags: NatsFlags): NatsConnectionSettings {
+  const credentials = [flags.creds, flags.user, flags.tokenFile, flags.nkeySeedFile].filter((value) => value !== undefined);
+  if (credentials.length > 1) throw new RevgateError('ERR_USAGE', 'choose one of --creds, --user, --token-file or --nkey-seed-file');
+  if ((flags.user === undefined) !== (flags.passwordFile === undefined)) throw new RevgateError('ERR_USAGE', '--user and --password-file must be given together');
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new RevgateError('ERR_USAGE', '--tls-cert and --tls-key must be given together');
+
+  const tls = flags.tlsCa || flags.tlsCert ? { ca: flags.tlsCa, cert: flags.tlsCert, key: flags.tlsKey } : undefined;
+  return {
+    servers: parseServers(flags.nats),
+    name: 'revgate-cli',
+    tls,
+    user: flags.user,
+    passwordFile: flags.passwordFile,
+    tokenFile: flags.tokenFile,
+    nkeySeedFile: flags.nkeySeedFile,
+    credsFile: flags.creds,
+  };
+}
 
 export const streamOption = () => new Option('--stream <name>', 'JetStream stream name').env('REVGATE_STREAM').default(DEFAULT_STREAM);
 

@@ -13,10 +13,9 @@ import { signRevocationEvent, type RevocationTarget } from '../revocation/event.
 import { publishUntilAcknowledged } from '../revocation/publisher.js';
 import { loadSigningKey } from '../revocation/responder-keys.js';
 import { subjectFor } from '../revocation/stream.js';
-import { natsOption, parseDurationFlag, parseServers, parseTime, readTokenArgument, streamOption } from './common.js';
+import { addNatsOptions, natsSettingsFromFlags, parseDurationFlag, parseTime, readTokenArgument, streamOption, type NatsFlags } from './common.js';
 
-interface PublishOptions {
-  nats: string;
+interface PublishOptions extends NatsFlags {
   stream: string;
   signingKey: string;
   reason: string;
@@ -82,8 +81,7 @@ Exit codes: 0 stored (JetStream acknowledged), 1 NOT stored, 2 invalid command l
 }
 
 function withPublishOptions(command: Command): Command {
-  return command
-    .addOption(natsOption())
+  return addNatsOptions(command)
     .addOption(streamOption())
     .addOption(new Option('--signing-key <file>', 'private JWK file of the responder key').env('REVGATE_SIGNING_KEY').makeOptionMandatory())
     .requiredOption('--reason <text>', 'why the revocation is made; recorded in the event for the audit trail')
@@ -115,7 +113,7 @@ function describeTarget(target: RevocationTarget): string {
 }
 
 async function publish(target: RevocationTarget, options: PublishOptions): Promise<void> {
-  const servers = parseServers(options.nats);
+  const nats = natsSettingsFromFlags(options);
   const timeout = parseDurationFlag(options.timeout, '--timeout');
   const signingKey = await loadSigningKey(options.signingKey);
   const id = randomUUID();
@@ -123,7 +121,7 @@ async function publish(target: RevocationTarget, options: PublishOptions): Promi
 
   process.stderr.write(`publishing revocation ${id}: ${describeTarget(target)}\n`);
   const ack = await publishUntilAcknowledged({
-    servers,
+    nats,
     stream: options.stream,
     subject: subjectFor(options.stream, target),
     payload,

@@ -6,15 +6,15 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../config/duration.js';
 import { RevgateError, describeError } from '../errors.js';
+import { natsConnectionOptions } from '../revocation/nats-connection.js';
 import { ensureStream, streamSubjects } from '../revocation/stream.js';
-import { natsOption, parseDurationFlag, parseServers, streamOption } from './common.js';
+import { addNatsOptions, natsSettingsFromFlags, parseDurationFlag, streamOption, type NatsFlags } from './common.js';
 
 /** Message age limit used when neither --config nor --max-age gives the token lifetime. */
 const FALLBACK_MAX_AGE = '24h';
 
-interface InitOptions {
+interface InitOptions extends NatsFlags {
   config?: string;
-  nats: string;
   stream: string;
   maxAge?: string;
   replicas: string;
@@ -23,11 +23,12 @@ interface InitOptions {
 
 export function streamCommand(): Command {
   const stream = new Command('stream').description('manage the revocation stream');
-  stream
-    .command('init')
-    .description('create the revocation stream, or update its limits when it exists')
-    .option('-c, --config <file>', 'take NATS servers, stream name and message age from this proxy config')
-    .addOption(natsOption())
+  addNatsOptions(
+    stream
+      .command('init')
+      .description('create the revocation stream, or update its limits when it exists')
+      .option('-c, --config <file>', 'take NATS servers, stream name and message age from this proxy config'),
+  )
     .addOption(streamOption())
     .option('--max-age <duration>', `how long messages are kept; at least the largest maxTokenLifetime plus clockTolerance (default: from --config, else ${FALLBACK_MAX_AGE})`)
     .addOption(new Option('--replicas <n>', 'stream replicas; 3 on a three-node cluster').default('1'))
@@ -38,9 +39,9 @@ export function streamCommand(): Command {
       const timeout = parseDurationFlag(options.timeout, '--timeout');
       let connection;
       try {
-        connection = await connect({ servers: settings.servers, timeout, name: 'revgate-cli' });
+        connection = await connect({ ...(await natsConnectionOptions(settings.nats)), timeout });
       } catch (error) {
-        throw new RevgateError('ERR_NATS_UNAVAILABLE', `cannot connect to NATS at ${settings.servers.join(', ')}: ${describeError(error)}`);
+        throw new RevgateError('ERR_NATS_UNAVAILABLE', `cannot connect to NATS at ${settings.nats.servers.join(', ')}: ${describeError(error)}`);
       }
       try {
         const manager = await jetstreamManager(connection, { timeout });
@@ -65,7 +66,7 @@ async function resolveSettings(options: InitOptions, command: Command) {
 
   if (options.config === undefined) {
     const maxAge = parseDurationFlag(options.maxAge ?? FALLBACK_MAX_AGE, '--max-age');
-    return { servers: parseServers(options.nats), stream: options.stream, maxAge, replicas };
+    return { nats: natsSettingsFromFlags(options), stream: options.stream, maxAge, replicas };
   }
 
   const { config } = await loadConfig(options.config);
@@ -77,7 +78,7 @@ async function resolveSettings(options: InitOptions, command: Command) {
   // Flags given explicitly win over the config file.
   const explicit = (name: string) => command.getOptionValueSource(name) === 'cli';
   return {
-    servers: explicit('nats') ? parseServers(options.nats) : [...config.revocation.nats.servers],
+    nats: explicit('nats') ? natsSettingsFromFlags(options) : { ...config.revocation.nats, name: 'revgate-cli' },
     stream: explicit('stream') ? options.stream : config.revocation.stream,
     maxAge,
     replicas,

@@ -10,7 +10,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 import { RevgateError } from '../errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, type Config, type NatsSettings } from './schema.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -58,12 +58,28 @@ function resolveFiles(config: Config, folder: string): Config {
   return {
     ...config,
     issuers: config.issuers.map((issuer) =>
-      'file' in issuer.jwks ? { ...issuer, jwks: { file: resolve(issuer.jwks.file) } } : issuer,
+      issuer.jwks.file === undefined ? issuer : { ...issuer, jwks: { ...issuer.jwks, file: resolve(issuer.jwks.file) } },
     ),
     revocation: {
       ...config.revocation,
+      nats: resolveNatsFiles(config.revocation.nats, resolve),
       trustedResponders: { file: resolve(config.revocation.trustedResponders.file) },
+      ...(config.revocation.snapshot ? { snapshot: { ...config.revocation.snapshot, path: resolve(config.revocation.snapshot.path) } } : {}),
     },
+  };
+}
+
+/** Resolves every file path of NATS settings against a folder. */
+export function resolveNatsFiles(nats: NatsSettings, resolve: (file: string) => string): NatsSettings {
+  const file = (value: string | undefined) => (value === undefined ? undefined : resolve(value));
+  const tls = nats.tls && { ca: file(nats.tls.ca), cert: file(nats.tls.cert), key: file(nats.tls.key) };
+  return {
+    ...nats,
+    tls,
+    passwordFile: file(nats.passwordFile),
+    tokenFile: file(nats.tokenFile),
+    nkeySeedFile: file(nats.nkeySeedFile),
+    credsFile: file(nats.credsFile),
   };
 }
 

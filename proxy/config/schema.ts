@@ -65,10 +65,10 @@ const issuerSchema = z
   .object({
     issuer: z.string().min(1),
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    jwks: z.union([
-      fileReference,
-      z.object({ url: jwksUrl, cooldown: duration('30s'), timeout: duration('5s') }).strict(),
-    ], { error: 'must be { file: PATH } or { url: URL }' }),
+    jwks: z
+      .object({ file: z.string().min(1).optional(), url: jwksUrl.optional(), cooldown: duration('30s'), timeout: duration('5s') })
+      .strict()
+      .refine((jwks) => (jwks.file === undefined) !== (jwks.url === undefined), { message: 'must have exactly one of file or url' }),
     algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
     maxTokenLifetime: requiredDuration(),
     clockTolerance: duration('30s'),
@@ -92,6 +92,31 @@ const identityHeaderName = z
     message: 'names a header that the proxy or HTTP itself controls; choose a name such as X-Auth-Subject',
   });
 
+const issuersSchema = z
+  .array(issuerSchema)
+  .min(1)
+  .superRefine((issuers, ctx) => {
+    const seen = new Set<string>();
+    issuers.forEach((issuer, index) => {
+      if (seen.has(issuer.issuer)) ctx.addIssue({ code: 'custom', path: [index, 'issuer'], message: 'is configured twice; each issuer must appear once' });
+      seen.add(issuer.issuer);
+    });
+  });
+
+/** Claim-to-header map; two claims may not share a header, compared as the proxy strips them. */
+const identityHeadersSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be a claim name' }), identityHeaderName)
+  .default({ sub: 'X-Auth-Subject', scope: 'X-Auth-Scopes', iss: 'X-Auth-Issuer' })
+  .superRefine((headers, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [claim, header] of Object.entries(headers)) {
+      const normalized = header.toLowerCase().replaceAll('_', '-');
+      const previous = seen.get(normalized);
+      if (previous !== undefined) ctx.addIssue({ code: 'custom', path: [claim], message: `uses the same header as claim "${previous}"` });
+      seen.set(normalized, claim);
+    }
+  });
+
 const routeSchema = z
   .object({
     /** Label used in logs and metrics; defaults to the path. */
@@ -105,30 +130,87 @@ const routeSchema = z
     methods: z.array(z.string().regex(/^[A-Z]+$/, { message: 'must be an upper-case HTTP method' })).min(1).optional(),
     auth: z.enum(['required', 'optional', 'none']).default('required'),
     privileged: z.boolean().default(false),
+    /** What to do while the replica is stale: `reject` with 503 or `allow`. Defaults to reject on privileged routes. */
+    onStale: z.enum(['reject', 'allow']).optional(),
+    /** Staleness above which `onStale` applies; defaults to `revocation.maxStaleness`. */
+    maxStaleness: requiredDuration().optional(),
+    /** What to do before the first sync when no snapshot was loaded; defaults to the `onStale` value. */
+    startup: z.enum(['reject', 'allow']).optional(),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be a scope token (RFC 6749 section 3.3)' })).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((route, ctx) => {
+    if (route.privileged && route.onStale === 'allow') {
+      ctx.addIssue({ code: 'custom', path: ['onStale'], message: 'cannot be "allow" on a privileged route; set privileged: false instead' });
+    }
+    if (route.privileged && route.auth !== 'required') {
+      ctx.addIssue({ code: 'custom', path: ['auth'], message: 'must be "required" on a privileged route' });
+    }
+    if (route.scopes && route.auth === 'none') {
+      ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'cannot be checked on a route with auth "none"' });
+    }
+  });
+
+/** Every request needs a policy, so the table must end in a route that matches everything. */
+const routesSchema = z
+  .array(routeSchema)
+  .min(1)
+  .superRefine((routes, ctx) => {
+    if (!routes.some((route) => route.path === '/' && route.methods === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'must include a catch-all route (path "/" without methods) so that every request has a policy' });
+    }
+  });
 
 const natsUrl = z.string().refine((text) => URL.canParse(text) && ['nats:', 'tls:'].includes(new URL(text).protocol), {
   message: 'must be a nats:// or tls:// URL',
 });
 
+/** NATS connection settings; secrets are read from files so that the config itself holds none. */
+export const natsSchema = z
+  .object({
+    servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
+    /** Connection name shown by the NATS server's monitoring. */
+    name: z.string().min(1).default('revgate'),
+    reconnectWait: duration('1s'),
+    tls: z
+      .object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+      .strict()
+      .refine((tls) => (tls.cert === undefined) === (tls.key === undefined), { message: 'cert and key must be given together' })
+      .optional(),
+    user: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    tokenFile: z.string().min(1).optional(),
+    nkeySeedFile: z.string().min(1).optional(),
+    credsFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((nats, ctx) => {
+    const methods = [nats.user !== undefined, nats.tokenFile !== undefined, nats.nkeySeedFile !== undefined, nats.credsFile !== undefined];
+    if (methods.filter(Boolean).length > 1) {
+      ctx.addIssue({ code: 'custom', message: 'choose one of user/passwordFile, tokenFile, nkeySeedFile or credsFile' });
+    }
+    if ((nats.user === undefined) !== (nats.passwordFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'user and passwordFile must be given together' });
+    }
+  });
+
 const revocationSchema = z
   .object({
-    nats: z
-      .object({
-        servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
-        /** Connection name shown by the NATS server's monitoring. */
-        name: z.string().min(1).default('revgate'),
-        reconnectWait: duration('1s'),
-      })
-      .strict()
-      .prefault({}),
+    nats: natsSchema.prefault({}),
     stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' }).default('REVGATE'),
     trustedResponders: fileReference,
+    /** Default staleness limit of routes that reject when stale. */
     maxStaleness: duration('5s'),
     probeInterval: duration('1s'),
     pruneInterval: duration('30s'),
+    snapshot: z.object({ path: z.string().min(1), interval: duration('10s') }).strict().optional(),
+    readiness: z
+      .object({
+        /** Also report not ready while staleness exceeds `maxStaleness`, taking the pod out of rotation. */
+        failWhenStale: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -161,54 +243,14 @@ export const configSchema = z
         keepAliveTimeout: duration('4s'),
       })
       .strict(),
-    issuers: z.array(issuerSchema).min(1),
-    identityHeaders: z
-      .record(z.string().regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be a claim name' }), identityHeaderName)
-      .default({ sub: 'X-Auth-Subject', scope: 'X-Auth-Scopes', iss: 'X-Auth-Issuer' }),
-    routes: z.array(routeSchema).min(1),
+    issuers: issuersSchema,
+    identityHeaders: identityHeadersSchema,
+    routes: routesSchema,
     revocation: revocationSchema,
   })
-  .strict()
-  .superRefine(checkCrossFieldRules);
+  .strict();
 
 type RawConfig = z.output<typeof configSchema>;
-
-function checkCrossFieldRules(config: RawConfig, ctx: z.RefinementCtx): void {
-  const issuers = new Set<string>();
-  config.issuers.forEach((issuer, index) => {
-    if (issuers.has(issuer.issuer)) {
-      ctx.addIssue({ code: 'custom', path: ['issuers', index, 'issuer'], message: 'is configured twice; each issuer must appear once' });
-    }
-    issuers.add(issuer.issuer);
-  });
-
-  config.routes.forEach((route, index) => {
-    if (route.privileged && route.auth !== 'required') {
-      ctx.addIssue({ code: 'custom', path: ['routes', index, 'auth'], message: 'must be "required" on a privileged route' });
-    }
-    if (route.scopes && route.auth === 'none') {
-      ctx.addIssue({ code: 'custom', path: ['routes', index, 'scopes'], message: 'cannot be checked on a route with auth "none"' });
-    }
-  });
-  const hasCatchAll = config.routes.some((route) => route.path === '/' && route.methods === undefined);
-  if (!hasCatchAll) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['routes'],
-      message: 'must end with a catch-all route (path "/" without methods) so that every request has a policy',
-    });
-  }
-
-  const seenHeaders = new Map<string, string>();
-  for (const [claim, header] of Object.entries(config.identityHeaders)) {
-    const normalized = header.toLowerCase().replaceAll('_', '-');
-    const previous = seenHeaders.get(normalized);
-    if (previous !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['identityHeaders', claim], message: `uses the same header as claim "${previous}"` });
-    }
-    seenHeaders.set(normalized, claim);
-  }
-}
 
 export type Duration = number;
 export type Config = Readonly<RawConfig>;
@@ -216,3 +258,4 @@ export type IssuerConfig = RawConfig['issuers'][number];
 export type RouteConfig = RawConfig['routes'][number];
 export type RevocationConfig = RawConfig['revocation'];
 export type ListenAddress = RawConfig['listen'];
+export type NatsSettings = RawConfig['revocation']['nats'];

@@ -35,6 +35,11 @@ export interface IssuerBounds {
 
 export type BoundsLookup = (iss: string) => IssuerBounds;
 
+type Table = 'jwtId' | 'hash' | 'subject';
+
+/** One entry as stored in a snapshot: its table, its map key and the entry itself. */
+export type SnapshotRow = [Table, string, DenylistEntry];
+
 export class Denylist {
   private readonly byJwtId = new Map<string, DenylistEntry>();
   private readonly byHash = new Map<string, DenylistEntry>();
@@ -51,9 +56,11 @@ export class Denylist {
   apply(event: RevocationEvent): boolean {
     const { target } = event;
     const bounds = this.boundsOf(target.iss);
+    // Without a known exp, a token issued just before the revocation may carry an iat up to one
+    // tolerance ahead (an issuer clock running fast), so its exp can be one tolerance later too.
     const lastValidToken = target.kind === 'subject'
       ? target.before + bounds.maxLifetime
-      : target.expiresAt ?? event.issuedAt + bounds.maxLifetime;
+      : target.expiresAt ?? event.issuedAt + bounds.maxLifetime + bounds.tolerance;
     const entry: DenylistEntry = {
       id: event.id,
       kind: target.kind,
@@ -107,6 +114,34 @@ export class Denylist {
       }
     }
     return dropped;
+  }
+
+  /** Lists every entry for a snapshot. */
+  exportRows(): SnapshotRow[] {
+    const rows: SnapshotRow[] = [];
+    for (const [table, map] of this.tables()) {
+      for (const [key, entry] of map) rows.push([table, key, entry]);
+    }
+    return rows;
+  }
+
+  /** Adds entries from a snapshot, skipping rows of unknown shape and entries that have expired since. */
+  importRows(rows: readonly SnapshotRow[]): number {
+    const tables = new Map(this.tables());
+    const now = this.nowSeconds();
+    let imported = 0;
+    for (const row of rows) {
+      const [table, key, entry] = Array.isArray(row) ? row : [];
+      const map = table === undefined ? undefined : tables.get(table);
+      if (!map || typeof key !== 'string' || typeof entry?.dropAfter !== 'number' || entry.dropAfter < now) continue;
+      map.set(key, entry);
+      imported++;
+    }
+    return imported;
+  }
+
+  private tables(): [Table, Map<string, DenylistEntry>][] {
+    return [['jwtId', this.byJwtId], ['hash', this.byHash], ['subject', this.bySubject]];
   }
 
   countByKind(): Record<EntryKind, number> {

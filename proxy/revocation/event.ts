@@ -108,6 +108,7 @@ export async function verifyRevocationEvent(compact: string, responderKeys: JWTV
     throw translateJoseError(error);
   }
   if (kid === undefined) throw new EventRejectedError('untrusted_key', 'event header has no kid');
+  if (typeof payload.jti !== 'string' || payload.jti === '') throw new EventRejectedError('malformed', 'jti must be a non-empty string');
 
   const event = readSingleEvent(payload);
   const reason = readReason(event['reason_admin']);
@@ -154,7 +155,7 @@ function readTarget(event: Record<string, unknown>, issuedAt: number): Revocatio
   if (!isRecord(subject)) throw new EventRejectedError('invalid_subject', 'event has no subject object');
 
   const format = subject['format'];
-  const members = typeof format === 'string' ? SUBJECT_MEMBERS[format] : undefined;
+  const members = typeof format === 'string' && Object.hasOwn(SUBJECT_MEMBERS, format) ? SUBJECT_MEMBERS[format] : undefined;
   if (!members) throw new EventRejectedError('invalid_subject', `subject format ${String(format)} is not supported`);
   const keys = Object.keys(subject);
   if (keys.length !== members.length || !keys.every((key) => members.includes(key))) {

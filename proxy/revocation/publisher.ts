@@ -10,12 +10,13 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { jetstream, type PubAck } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AuthorizationError, PermissionViolationError, connect, type NatsConnection } from '@nats-io/transport-node';
 
 import { RevgateError, describeError } from '../errors.js';
+import { natsConnectionOptions, type NatsConnectionSettings } from './nats-connection.js';
 
 export interface PublishRequest {
-  servers: readonly string[];
+  nats: NatsConnectionSettings;
   stream: string;
   subject: string;
   payload: string;
@@ -43,11 +44,10 @@ export async function publishUntilAcknowledged(request: PublishRequest): Promise
       const attemptTimeout = Math.max(100, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
       try {
         connection ??= await connect({
-          servers: [...request.servers],
+          ...(await natsConnectionOptions(request.nats)),
           timeout: attemptTimeout,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 250,
-          name: 'revgate-cli',
         });
         return await jetstream(connection).publish(request.subject, request.payload, {
           msgID: request.messageId,
@@ -56,6 +56,8 @@ export async function publishUntilAcknowledged(request: PublishRequest): Promise
         });
       } catch (error) {
         lastError = describeError(error);
+        // No retry can fix missing permissions or rejected credentials.
+        if (error instanceof PermissionViolationError || error instanceof AuthorizationError) break;
         const wait = Math.min(backoff(attempt), Math.max(0, deadline - Date.now()));
         if (deadline - Date.now() <= 0) break;
         request.onRetry?.(attempt, lastError, wait);
@@ -66,7 +68,7 @@ export async function publishUntilAcknowledged(request: PublishRequest): Promise
     await connection?.close().catch(() => undefined);
   }
 
-  throw new RevgateError('ERR_NOT_STORED', `no JetStream acknowledgement within ${request.timeout}ms; last error: ${lastError}`);
+  throw new RevgateError('ERR_NOT_STORED', `no JetStream acknowledgement (timeout ${request.timeout}ms); last error: ${lastError}`);
 }
 
 /** Exponential backoff with full jitter: a random delay up to 100ms * 2^attempt, capped. */

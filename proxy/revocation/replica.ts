@@ -21,6 +21,8 @@ import type { Metrics, ReplicaGauges } from '../observability/metrics.js';
 import type { Denylist } from './denylist.js';
 import { EventRejectedError, verifyRevocationEvent } from './event.js';
 import { StalenessTracker } from './staleness.js';
+import { natsConnectionOptions } from './nats-connection.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { isStreamNotFound } from './stream.js';
 
 export interface ReplicaOptions {
@@ -42,7 +44,7 @@ export class RevocationReplica implements ReplicaGauges {
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
-  private readonly tracker: StalenessTracker;
+  private tracker: StalenessTracker;
 
   private connection: NatsConnection | undefined;
   private client: JetStreamClient | undefined;
@@ -63,6 +65,12 @@ export class RevocationReplica implements ReplicaGauges {
   /** Incremented by each resync, so that messages still in flight from the old stream are ignored. */
   private generation = 0;
   private missingStreamLogged = false;
+  private streamMissing = false;
+  private saving = false;
+  private readonly startedAt: number;
+  private syncedSinceStart = false;
+  /** Sequence and entry count of the last snapshot written, to skip writes when nothing changed. */
+  private savedVersion = '';
 
   constructor(options: ReplicaOptions) {
     this.config = options.config;
@@ -72,15 +80,22 @@ export class RevocationReplica implements ReplicaGauges {
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
     this.tracker = new StalenessTracker(this.now);
+    this.startedAt = this.now();
   }
 
-  /** Starts connecting, replaying and probing in the background; returns at once. */
-  start(): void {
+  /**
+   * Loads the snapshot, if one is configured and valid, then starts connecting, replaying and
+   * probing in the background. Returns once the snapshot is loaded; never waits for NATS.
+   */
+  async start(): Promise<void> {
+    await this.loadSnapshot();
     this.running = this.run().catch((error: unknown) => {
       this.logger.error({ err: describeError(error) }, 'revocation replica stopped unexpectedly');
     });
     this.timers.push(setInterval(() => void this.probe(), this.config.probeInterval));
     this.timers.push(setInterval(() => this.prune(), this.config.pruneInterval));
+    const { snapshot } = this.config;
+    if (snapshot) this.timers.push(setInterval(() => void this.saveSnapshot(), snapshot.interval));
   }
 
   async close(): Promise<void> {
@@ -91,15 +106,16 @@ export class RevocationReplica implements ReplicaGauges {
     await this.messages?.close().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
     await this.running;
+    await this.saveSnapshot();
   }
 
   stalenessSeconds(): number {
     return this.tracker.stalenessSeconds();
   }
 
-  /** True once the replica has been confirmed current at least once since start. */
+  /** True once the replica has been confirmed current since this process started. */
   synced(): boolean {
-    return this.tracker.everConfirmed;
+    return this.syncedSinceStart;
   }
 
   appliedSequence(): number {
@@ -142,8 +158,7 @@ export class RevocationReplica implements ReplicaGauges {
     for (let attempt = 1; !this.closed; attempt++) {
       try {
         const connection = await connect({
-          servers: [...nats.servers],
-          name: nats.name,
+          ...(await natsConnectionOptions(nats)),
           maxReconnectAttempts: -1,
           reconnectTimeWait: nats.reconnectWait,
           reconnectJitter: Math.round(nats.reconnectWait / 2),
@@ -222,14 +237,28 @@ export class RevocationReplica implements ReplicaGauges {
         'revocation applied',
       );
     } catch (error) {
-      if (!(error instanceof EventRejectedError)) throw error;
-      this.metrics?.revocationEvents.inc({ result: 'rejected', reason: error.reason });
-      this.logger.warn({ seq: sequence, reason: error.reason, detail: error.message }, 'revocation event rejected');
+      // Any failure skips the message: one bad message must never stop the stream from being applied.
+      const reason = error instanceof EventRejectedError ? error.reason : 'malformed';
+      this.metrics?.revocationEvents.inc({ result: 'rejected', reason });
+      this.logger.warn({ seq: sequence, reason, detail: describeError(error) }, 'revocation event rejected');
     }
 
     if (generation !== this.generation) return;
     this.appliedSeq = sequence;
     this.tracker.applied(sequence);
+    this.noteConfirmation();
+  }
+
+  private confirm(sentAt: number): void {
+    this.tracker.confirm(sentAt);
+    this.noteConfirmation();
+  }
+
+  /** Logs the first confirmation since start, which makes the proxy ready. */
+  private noteConfirmation(): void {
+    if (this.syncedSinceStart || !this.tracker.confirmedSince(this.startedAt)) return;
+    this.syncedSinceStart = true;
+    this.logger.info({ stream: this.config.stream, appliedSeq: this.appliedSeq, entries: this.denylist.size }, 'revocation replica in sync');
   }
 
   /** Asks the server where the stream ends; confirms the replica current, or starts a resync. */
@@ -242,31 +271,35 @@ export class RevocationReplica implements ReplicaGauges {
       const lastSeq = info.state.last_seq;
       if (this.streamCreated === undefined) this.streamCreated = info.created;
       if (info.created !== this.streamCreated || lastSeq < this.appliedSeq) {
-        this.resync(info.created, lastSeq);
+        const reason = info.created !== this.streamCreated ? 'stream was recreated' : 'stream sequence went backwards';
+        this.resync(reason, info.created, lastSeq);
         return;
       }
+      this.noteStreamFound();
       this.lastKnownSeq = lastSeq;
       if (this.appliedSeq >= lastSeq) {
-        this.tracker.confirm(sentAt);
+        this.confirm(sentAt);
         return;
       }
       // Messages past the applied sequence may all have been replaced or aged out; the consumer knows.
       const consumerInfo = await this.consumer?.info();
       if (consumerInfo && consumerInfo.num_pending === 0) {
         this.tracker.expect(sentAt, consumerInfo.delivered.stream_seq, this.appliedSeq);
+        this.noteConfirmation();
       }
     } catch (error) {
-      this.logger.debug({ err: describeError(error) }, 'revocation stream probe failed');
+      if (isStreamNotFound(error)) this.noteStreamMissing();
+      else this.logger.debug({ err: describeError(error) }, 'revocation stream probe failed');
     } finally {
       this.probing = false;
     }
   }
 
-  private resync(created: string, lastSeq: number): void {
+  private resync(reason: string, created: string, lastSeq: number): void {
     this.metrics?.replicaResyncs.inc();
     this.logger.warn(
-      { stream: this.config.stream, appliedSeq: this.appliedSeq, streamLastSeq: lastSeq, created },
-      'revocation stream was recreated; replaying it from the start and keeping existing entries',
+      { stream: this.config.stream, reason, appliedSeq: this.appliedSeq, streamLastSeq: lastSeq, created },
+      'revocation stream changed; replaying it from the start and keeping existing entries',
     );
     this.generation++;
     this.streamCreated = created;
@@ -274,6 +307,64 @@ export class RevocationReplica implements ReplicaGauges {
     this.lastKnownSeq = lastSeq;
     this.tracker.clearAwaited();
     void this.messages?.close();
+  }
+
+  /** Warns once when the stream disappears; the staleness it causes is what alerts. */
+  private noteStreamMissing(): void {
+    if (this.streamMissing) return;
+    this.streamMissing = true;
+    this.logger.warn({ stream: this.config.stream, appliedSeq: this.appliedSeq }, 'revocation stream not found; recreate it with "revgate stream init"');
+  }
+
+  private noteStreamFound(): void {
+    if (!this.streamMissing) return;
+    this.streamMissing = false;
+    this.logger.warn({ stream: this.config.stream }, 'revocation stream found again');
+  }
+
+  private async loadSnapshot(): Promise<void> {
+    const file = this.config.snapshot?.path;
+    if (file === undefined) return;
+    const result = await readSnapshot(file, this.config.stream);
+    if (result === undefined) {
+      this.logger.info({ file }, 'no revocation snapshot yet; replaying the whole stream');
+      return;
+    }
+    if ('problem' in result) {
+      this.logger.warn({ file, problem: result.problem }, 'revocation snapshot ignored; replaying the whole stream');
+      return;
+    }
+    const { state } = result;
+    const imported = this.denylist.importRows(state.entries);
+    this.appliedSeq = state.sequence;
+    this.streamCreated = state.streamCreated;
+    this.tracker = new StalenessTracker(this.now, state.confirmedAt ?? undefined);
+    this.savedVersion = `${state.sequence}:${imported}`;
+    this.logger.info(
+      { file, sequence: state.sequence, entries: imported, confirmedAt: state.confirmedAt && new Date(state.confirmedAt).toISOString() },
+      'revocation snapshot loaded; stale since it was confirmed until the stream confirms it again',
+    );
+  }
+
+  private async saveSnapshot(): Promise<void> {
+    const file = this.config.snapshot?.path;
+    const version = `${this.appliedSeq}:${this.denylist.size}`;
+    if (file === undefined || version === this.savedVersion || this.saving) return;
+    this.saving = true;
+    try {
+      await writeSnapshot(file, {
+        stream: this.config.stream,
+        streamCreated: this.streamCreated,
+        sequence: this.appliedSeq,
+        confirmedAt: this.tracker.confirmedAtMs() ?? null,
+        entries: this.denylist.exportRows(),
+      });
+      this.savedVersion = version;
+    } catch (error) {
+      this.logger.error({ file, err: describeError(error) }, 'cannot write revocation snapshot');
+    } finally {
+      this.saving = false;
+    }
   }
 
   private async pause(milliseconds: number): Promise<void> {

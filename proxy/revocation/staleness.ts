@@ -8,9 +8,13 @@
  * rises whenever probes fail (NATS unreachable or hung, JetStream unavailable) or the replica falls
  * behind the stream.
  */
+/** Probes kept waiting at once; more would only describe a replica that is far behind anyway. */
+const MAX_AWAITED = 64;
+
 export class StalenessTracker {
   private confirmedAt: number | undefined;
-  private awaited: { sentAt: number; sequence: number } | undefined;
+  /** Probes waiting for the replica to reach their sequence, oldest first. */
+  private awaited: { sentAt: number; sequence: number }[] = [];
   private readonly now: () => number;
 
   constructor(now: () => number, confirmedAt?: number) {
@@ -21,7 +25,7 @@ export class StalenessTracker {
   /** Records a probe sent at `sentAt` which showed that the replica held every message of the stream. */
   confirm(sentAt: number): void {
     if (this.confirmedAt === undefined || sentAt > this.confirmedAt) this.confirmedAt = sentAt;
-    if (this.awaited && this.awaited.sentAt <= sentAt) this.awaited = undefined;
+    this.awaited = this.awaited.filter((probe) => probe.sentAt > sentAt);
   }
 
   /** Records a probe sent at `sentAt` which showed that the stream had nothing beyond `sequence`. */
@@ -30,17 +34,20 @@ export class StalenessTracker {
       this.confirm(sentAt);
       return;
     }
-    this.awaited = { sentAt, sequence };
+    // A replica that lags steadily still gets confirmations, each as old as the lag.
+    if (this.awaited.length < MAX_AWAITED) this.awaited.push({ sentAt, sequence });
   }
 
-  /** Called after each applied message; confirms the awaited probe once its sequence is reached. */
+  /** Called after each applied message; confirms every awaited probe whose sequence is reached. */
   applied(sequence: number): void {
-    if (this.awaited && sequence >= this.awaited.sequence) this.confirm(this.awaited.sentAt);
+    let latest: number | undefined;
+    while (this.awaited.length > 0 && sequence >= this.awaited[0]!.sequence) latest = this.awaited.shift()!.sentAt;
+    if (latest !== undefined) this.confirm(latest);
   }
 
-  /** Forgets an awaited sequence, for example when the stream was recreated and sequences restarted. */
+  /** Forgets awaited sequences, for example when the stream was recreated and sequences restarted. */
   clearAwaited(): void {
-    this.awaited = undefined;
+    this.awaited = [];
   }
 
   /** Seconds since the last confirmation; Infinity before the first one. */
@@ -48,7 +55,12 @@ export class StalenessTracker {
     return this.confirmedAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.now() - this.confirmedAt) / 1000;
   }
 
-  get everConfirmed(): boolean {
-    return this.confirmedAt !== undefined;
+  /** True when a confirmation came from a probe sent at or after `time` (milliseconds). */
+  confirmedSince(time: number): boolean {
+    return this.confirmedAt !== undefined && this.confirmedAt >= time;
+  }
+
+  confirmedAtMs(): number | undefined {
+    return this.confirmedAt;
   }
 }

@@ -23,6 +23,7 @@ export interface CanonicalTarget {
 const UNRESERVED = /^[A-Za-z0-9\-_~]$/;
 const FORBIDDEN_ESCAPES = new Set(['2F', '5C', '00', '2E']);
 const RAW_FORBIDDEN = /[\\#\x00-\x20\x7f-\uffff]/;
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
 
 /** Returns the canonical target, or undefined when the path is ambiguous and must be rejected. */
 export function canonicalizeTarget(target: string): CanonicalTarget | undefined {
@@ -34,7 +35,8 @@ export function canonicalizeTarget(target: string): CanonicalTarget | undefined 
   if (RAW_FORBIDDEN.test(rawPath)) return undefined;
 
   const decoded = normalizeEscapes(rawPath);
-  if (decoded === undefined) return undefined;
+  // Checked after decoding too, because `%25%32%65` decodes to the double-encoded `%252e`.
+  if (decoded === undefined || DOUBLE_ENCODED.test(decoded)) return undefined;
 
   const path = resolveSegments(decoded);
   return path === undefined ? undefined : { path, query };

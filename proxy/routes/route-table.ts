@@ -6,6 +6,8 @@
  */
 import type { RouteConfig } from '../config/schema.js';
 
+export type StalePolicy = 'reject' | 'allow';
+
 export interface Route {
   readonly name: string;
   readonly path: string;
@@ -13,21 +15,33 @@ export interface Route {
   readonly auth: RouteConfig['auth'];
   readonly privileged: boolean;
   readonly scopes: readonly string[];
+  /** Applies while staleness exceeds `maxStaleness` (milliseconds). */
+  readonly onStale: StalePolicy;
+  readonly maxStaleness: number;
+  /** Applies before the replica holds any state: no confirmed sync yet and no snapshot loaded. */
+  readonly startup: StalePolicy;
 }
 
 export class RouteTable {
   private readonly routes: readonly (Route & { readonly prefix: string })[];
 
-  constructor(configs: readonly RouteConfig[]) {
-    this.routes = configs.map((config) => ({
-      name: config.name ?? config.path,
-      path: config.path,
-      prefix: config.path.toLowerCase(),
-      methods: config.methods ? new Set(expandMethods(config.methods)) : undefined,
-      auth: config.auth,
-      privileged: config.privileged,
-      scopes: config.scopes ?? [],
-    }));
+  /** `defaultMaxStaleness` (milliseconds) applies to routes that set no `maxStaleness` of their own. */
+  constructor(configs: readonly RouteConfig[], defaultMaxStaleness: number) {
+    this.routes = configs.map((config) => {
+      const onStale = config.onStale ?? (config.privileged ? 'reject' : 'allow');
+      return {
+        name: config.name ?? config.path,
+        path: config.path,
+        prefix: config.path.toLowerCase(),
+        methods: config.methods ? new Set(expandMethods(config.methods)) : undefined,
+        auth: config.auth,
+        privileged: config.privileged,
+        scopes: config.scopes ?? [],
+        onStale,
+        maxStaleness: config.maxStaleness ?? defaultMaxStaleness,
+        startup: config.startup ?? onStale,
+      };
+    });
   }
 
   /** Returns the first route that matches a canonical path and method, if any. */

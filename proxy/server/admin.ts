@@ -4,6 +4,7 @@
  */
 import http from 'node:http';
 
+import type { RevocationConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RevocationReplica } from '../revocation/replica.js';
 import { VERSION } from '../version.js';
@@ -11,7 +12,7 @@ import { VERSION } from '../version.js';
 export interface AdminDependencies {
   metrics: Metrics;
   replica: RevocationReplica;
-  stream: string;
+  revocation: RevocationConfig;
   configDigest: string;
 }
 
@@ -28,8 +29,8 @@ async function route(deps: AdminDependencies, method: string, path: string, resp
     case '/healthz':
       return sendJson(response, 200, { status: 'ok' });
     case '/readyz': {
-      const ready = deps.replica.synced();
-      return sendJson(response, ready ? 200 : 503, ready ? { ready: true } : { ready: false, reason: 'replica_not_synced' });
+      const reason = notReadyReason(deps);
+      return sendJson(response, reason ? 503 : 200, reason ? { ready: false, reason } : { ready: true });
     }
     case '/metrics': {
       const body = await deps.metrics.registry.metrics();
@@ -44,12 +45,20 @@ async function route(deps: AdminDependencies, method: string, path: string, resp
   }
 }
 
+/** Returns why the proxy is not ready, or undefined when it is. */
+function notReadyReason(deps: AdminDependencies): string | undefined {
+  if (!deps.replica.synced()) return 'replica_not_synced';
+  const { failWhenStale } = deps.revocation.readiness;
+  if (failWhenStale && deps.replica.stalenessSeconds() > deps.revocation.maxStaleness / 1000) return 'replica_stale';
+  return undefined;
+}
+
 function statusDocument(deps: AdminDependencies): Record<string, unknown> {
   const { replica } = deps;
   const staleness = replica.stalenessSeconds();
   return {
     version: VERSION,
-    stream: deps.stream,
+    stream: deps.revocation.stream,
     synced: replica.synced(),
     stalenessSeconds: Number.isFinite(staleness) ? staleness : null,
     appliedSequence: replica.appliedSequence(),

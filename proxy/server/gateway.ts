@@ -62,7 +62,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const upstream = createUpstreamPool(config.upstream);
   const pipeline = new RequestPipeline({
     config,
-    routes: new RouteTable(config.routes),
+    routes: new RouteTable(config.routes, config.revocation.maxStaleness),
     verifier: new TokenVerifier(issuers, { now }),
     denylist,
     freshness: replica,
@@ -72,13 +72,13 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   });
 
   const proxyServer = createProxyServer(config.server, pipeline, logger.child({ component: 'listener' }));
-  const adminServer = createAdminServer({ metrics, replica, stream: config.revocation.stream, configDigest: loaded.digest });
+  const adminServer = createAdminServer({ metrics, replica, revocation: config.revocation, configDigest: loaded.digest });
   const proxyUrl = await listen(proxyServer, config.listen);
   const adminUrl = await listen(adminServer, config.admin).catch(async (error: unknown) => {
     await closeServer(proxyServer);
     throw error;
   });
-  replica.start();
+  await replica.start();
   logger.info({ listen: proxyUrl, admin: adminUrl, upstream: config.upstream.url, version: VERSION }, 'revgate started');
 
   return {

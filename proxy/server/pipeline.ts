@@ -30,7 +30,7 @@ import { sendRejection } from './responses.js';
 
 /** Freshness of the revocation replica, as the staleness policy reads it. */
 export interface FreshnessSource {
-  synced(): boolean;
+  /** Seconds since the replica was last confirmed current; Infinity while it holds no state. */
   stalenessSeconds(): number;
 }
 
@@ -126,13 +126,17 @@ export class RequestPipeline {
     });
   }
 
-  /** Privileged routes fail closed before the first sync and whenever staleness exceeds the limit. */
+  /**
+   * Applies the route's `startup` policy while the replica holds no state at all, and its `onStale`
+   * policy while staleness exceeds the route's limit. Privileged routes reject in both cases.
+   */
   private applyStalenessPolicy(route: Route): void {
-    if (!route.privileged) return;
-    const { freshness, config } = this.deps;
-    const maxStalenessSeconds = config.revocation.maxStaleness / 1000;
-    if (freshness.synced() && freshness.stalenessSeconds() <= maxStalenessSeconds) return;
-    const retryAfter = Math.max(1, Math.ceil(config.revocation.probeInterval / 1000));
+    if (route.onStale === 'allow' && route.startup === 'allow') return;
+    const staleness = this.deps.freshness.stalenessSeconds();
+    const policy = Number.isFinite(staleness) ? route.onStale : route.startup;
+    if (policy === 'allow' || staleness <= route.maxStaleness / 1000) return;
+
+    const retryAfter = Math.max(1, Math.ceil(this.deps.config.revocation.probeInterval / 1000));
     throw new Rejection('revocation_state_stale', { 'retry-after': String(retryAfter) });
   }
 

@@ -34,8 +34,13 @@ export async function createWorkspace(): Promise<Workspace> {
 
 export interface ProxyOptions {
   upstreamUrl: string;
-  natsUrl: string;
+  /** One server URL, or several for a cluster. */
+  natsUrl: string | string[];
   stream?: string;
+  /** Merged over `revocation.nats`, for credentials. */
+  nats?: Record<string, unknown>;
+  /** Merged over `revocation`, for snapshot and staleness settings. */
+  revocation?: Record<string, unknown>;
   /** Merged over the default config, one top-level key at a time. */
   overrides?: Record<string, unknown>;
 }
@@ -64,11 +69,12 @@ export function defaultConfig(workspace: Workspace, options: ProxyOptions): Reco
       { path: '/' },
     ],
     revocation: {
-      nats: { servers: [options.natsUrl], reconnectWait: '200ms' },
+      nats: { servers: [options.natsUrl].flat(), reconnectWait: '200ms', ...options.nats },
       stream: options.stream ?? 'REVGATE',
       trustedResponders: { file: workspace.responder.jwksFile },
       maxStaleness: '2s',
       probeInterval: '250ms',
+      ...options.revocation,
     },
     ...options.overrides,
   };

@@ -7,6 +7,7 @@ import { importJWK, type CryptoKey } from 'jose';
 
 import { signRevocationEvent, type RevocationTarget } from '../../proxy/revocation/event.js';
 import { publishUntilAcknowledged } from '../../proxy/revocation/publisher.js';
+import type { NatsConnectionSettings } from '../../proxy/revocation/nats-connection.js';
 import { generateResponderKey } from '../../proxy/revocation/responder-keys.js';
 import { subjectFor } from '../../proxy/revocation/stream.js';
 
@@ -28,10 +29,12 @@ export class TestResponder {
   }
 
   /** Signs and publishes a revocation through the library, as the CLI does; returns the revocation id. */
-  async revoke(natsUrl: string, target: RevocationTarget, stream = 'REVGATE'): Promise<string> {
+  async revoke(nats: string | NatsConnectionSettings, target: RevocationTarget, options: { stream?: string; timeout?: number } = {}): Promise<string> {
+    const stream = options.stream ?? 'REVGATE';
     const id = randomUUID();
     const payload = await signRevocationEvent({ id, target, reason: 'test' }, { key: this.key, kid: this.kid, alg: 'EdDSA' });
-    await publishUntilAcknowledged({ servers: [natsUrl], stream, subject: subjectFor(stream, target), payload, messageId: id, timeout: 10_000 });
+    const settings = typeof nats === 'string' ? { servers: [nats], name: 'revgate-test' } : nats;
+    await publishUntilAcknowledged({ nats: settings, stream, subject: subjectFor(stream, target), payload, messageId: id, timeout: options.timeout ?? 10_000 });
     return id;
   }
 }

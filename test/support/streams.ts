@@ -1,13 +1,13 @@
 /** Creating the revocation stream on a test server, as `revgate stream init` does. */
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 
 import { ensureStream } from '../../proxy/revocation/stream.js';
 
-export async function initStream(natsUrl: string, stream = 'REVGATE'): Promise<void> {
-  const connection = await connect({ servers: natsUrl });
+export async function initStream(natsUrl: string | string[], stream = 'REVGATE', options: { replicas?: number; connection?: NodeConnectionOptions } = {}): Promise<void> {
+  const connection = await connect({ servers: natsUrl, ...options.connection });
   try {
-    await ensureStream(await jetstreamManager(connection), stream, { maxAge: 2 * 3_600_000, replicas: 1 });
+    await ensureStream(await jetstreamManager(connection), stream, { maxAge: 2 * 3_600_000, replicas: options.replicas ?? 1 });
   } finally {
     await connection.close();
   }
