@@ -34,6 +34,9 @@ export interface ReplicaOptions {
   now?: () => number;
 }
 
+/** Probes in a row that may find the replica behind and not moving before its consumer is recreated. */
+const PROBES_BEFORE_RESTART = 3;
+
 /** Longest pause between attempts to create the consumer when the stream is missing or NATS fails. */
 const MAX_RETRY_DELAY_MS = 5000;
 
@@ -69,6 +72,8 @@ export class RevocationReplica implements ReplicaGauges {
   private saving = false;
   private readonly startedAt: number;
   private syncedSinceStart = false;
+  /** Applied sequence at the last probe that found the replica behind, and how many probes in a row did. */
+  private progress = { sequence: 0, probesBehind: 0 };
   /** Sequence and entry count of the last snapshot written, to skip writes when nothing changed. */
   private savedVersion = '';
 
@@ -201,7 +206,8 @@ export class RevocationReplica implements ReplicaGauges {
       try {
         const startAt = this.appliedSeq + 1;
         this.consumer = await client.consumers.get(this.config.stream, startAt > 1 ? { opt_start_seq: startAt } : {});
-        this.messages = await this.consumer.consume({ max_messages: 256 });
+        // Short pulls with frequent heartbeats, so that a consumer lost with a server is noticed in seconds.
+        this.messages = await this.consumer.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
         this.missingStreamLogged = false;
         this.logger.info({ stream: this.config.stream, startSeq: startAt }, 'reading revocation stream');
         attempt = 0;
@@ -282,17 +288,40 @@ export class RevocationReplica implements ReplicaGauges {
         return;
       }
       // Messages past the applied sequence may all have been replaced or aged out; the consumer knows.
-      const consumerInfo = await this.consumer?.info();
+      const consumerInfo = await this.consumer?.info().catch(() => undefined);
       if (consumerInfo && consumerInfo.num_pending === 0) {
         this.tracker.expect(sentAt, consumerInfo.delivered.stream_seq, this.appliedSeq);
         this.noteConfirmation();
+        return;
       }
+      this.checkConsumerProgress(consumerInfo !== undefined);
     } catch (error) {
       if (isStreamNotFound(error)) this.noteStreamMissing();
       else this.logger.debug({ err: describeError(error) }, 'revocation stream probe failed');
     } finally {
       this.probing = false;
     }
+  }
+
+  /**
+   * Recreates the consumer when the stream answers but the replica stays behind it for several
+   * probes: the consumer was lost with a cluster node, or it stalled. The ordered consumer would
+   * notice by itself only after missing heartbeats, which takes longer.
+   */
+  private checkConsumerProgress(consumerAnswered: boolean): void {
+    if (this.appliedSeq !== this.progress.sequence) {
+      this.progress = { sequence: this.appliedSeq, probesBehind: 0 };
+      return;
+    }
+    this.progress.probesBehind++;
+    if (this.progress.probesBehind < PROBES_BEFORE_RESTART) return;
+
+    this.logger.warn(
+      { stream: this.config.stream, appliedSeq: this.appliedSeq, lastKnownSeq: this.lastKnownSeq, consumerAnswered },
+      'revocation consumer makes no progress; recreating it',
+    );
+    this.progress.probesBehind = 0;
+    void this.messages?.close();
   }
 
   private resync(reason: string, created: string, lastSeq: number): void {
