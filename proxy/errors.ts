@@ -11,6 +11,7 @@
 export const REJECTIONS = {
   invalid_request: 400,
   invalid_path: 400,
+  invalid_host: 400,
   token_in_query: 400,
   duplicate_authorization: 400,
   missing_token: 401,

@@ -1,7 +1,7 @@
 /**
  * Verified identity forwarded to the upstream as request headers, one per configured claim.
  * Strings pass as they are, numbers and booleans as text, and arrays of strings joined by spaces
- * (the form of OAuth `scope`). Objects and missing claims produce no header. A value that would put
+ * (the form of OAuth `scope`). Objects, empty values and missing claims produce no header. A value that would put
  * a control character (CR, LF, NUL and the rest) into a header rejects the token instead, so a
  * claim can never inject a header or split a request.
  */
@@ -15,7 +15,7 @@ export function identityHeaders(mapping: Readonly<Record<string, string>>, claim
   const headers: [string, string][] = [];
   for (const [claim, header] of Object.entries(mapping)) {
     const value = headerValue(claims[claim]);
-    if (value === undefined) continue;
+    if (value === undefined || value === '') continue;
     if (CONTROL_CHARACTERS.test(value)) throw new Rejection('invalid_claim_value');
     // HTTP carries header bytes; UTF-8 text is sent as its bytes, which undici takes as latin1.
     headers.push([header, Buffer.from(value, 'utf8').toString('latin1')]);

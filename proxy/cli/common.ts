@@ -104,6 +104,7 @@ export function parseTime(text: string, flag: string): number {
 export async function readTokenArgument(argument: string): Promise<string> {
   const text = argument === '-' ? await readStream(process.stdin) : argument;
   const token = text.trim().replace(/^bearer\s+/i, '');
+  if (/\s/.test(token)) throw new RevgateError('ERR_USAGE', 'token: expected exactly one token; revoke several with one command each');
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) {
     throw new RevgateError('ERR_USAGE', 'token: expected a compact JWS (three base64url parts separated by dots)');
   }

@@ -1,6 +1,6 @@
 /** `revgate keys generate`: create an Ed25519 responder key pair as JWK files. */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { Command } from 'commander';
@@ -23,6 +23,7 @@ export function keysCommand(): Command {
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(kid)) throw new RevgateError('ERR_USAGE', `--kid "${kid}": must be 1-64 letters, digits, ".", "_" or "-"`);
 
       const { privateJwk, publicJwk } = await generateResponderKey(kid);
+      await mkdir(options.out, { recursive: true });
       const privateFile = path.join(options.out, `${kid}.private.jwk.json`);
       const publicFile = path.join(options.out, `${kid}.public.jwk.json`);
       await writeNew(privateFile, privateJwk, 0o600);

@@ -48,7 +48,8 @@ export function revokeCommand(): Command {
       .argument('<jti>', 'the JWT ID'),
   ).action(async (jti: string, options: PublishOptions & { issuer: string; expiresAt?: string }) => {
     const expiresAt = options.expiresAt === undefined ? undefined : parseTime(options.expiresAt, '--expires-at');
-    await publish({ kind: 'token', iss: options.issuer, jti, ...(expiresAt === undefined ? {} : { expiresAt }) }, options);
+    const target = { kind: 'token' as const, iss: requireText(options.issuer, '--issuer'), jti: requireText(jti, 'jti') };
+    await publish({ ...target, ...(expiresAt === undefined ? {} : { expiresAt }) }, options);
   });
 
   withPublishOptions(
@@ -63,7 +64,7 @@ export function revokeCommand(): Command {
     if (before > Date.now() / 1000 + FUTURE_SKEW_SECONDS) {
       throw new RevgateError('ERR_USAGE', `--before "${options.before}": is in the future; a revocation covers tokens already issued`);
     }
-    await publish({ kind: 'subject', iss: options.issuer, sub, before }, options);
+    await publish({ kind: 'subject', iss: requireText(options.issuer, '--issuer'), sub: requireText(sub, 'sub'), before }, options);
   });
 
   revoke.addHelpText(
@@ -78,6 +79,12 @@ Examples:
 Exit codes: 0 stored (JetStream acknowledged), 1 NOT stored, 2 invalid command line or key.`,
   );
   return revoke;
+}
+
+/** Rejects an empty issuer or value, which could never match a token. */
+function requireText(value: string, name: string): string {
+  if (value.trim() === '') throw new RevgateError('ERR_USAGE', `${name}: must not be empty`);
+  return value;
 }
 
 function withPublishOptions(command: Command): Command {

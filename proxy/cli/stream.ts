@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../config/duration.js';
 import { RevgateError, describeError } from '../errors.js';
 import { natsConnectionOptions } from '../revocation/nats-connection.js';
-import { ensureStream, streamSubjects } from '../revocation/stream.js';
+import { DEFAULT_MAX_MESSAGES, ensureStream, streamSubjects } from '../revocation/stream.js';
 import { addNatsOptions, natsSettingsFromFlags, parseDurationFlag, streamOption, type NatsFlags } from './common.js';
 
 /** Message age limit used when neither --config nor --max-age gives the token lifetime. */
@@ -18,6 +18,7 @@ interface InitOptions extends NatsFlags {
   stream: string;
   maxAge?: string;
   replicas: string;
+  maxMessages: string;
   timeout: string;
 }
 
@@ -32,6 +33,7 @@ export function streamCommand(): Command {
     .addOption(streamOption())
     .option('--max-age <duration>', `how long messages are kept; at least the largest maxTokenLifetime plus clockTolerance (default: from --config, else ${FALLBACK_MAX_AGE})`)
     .addOption(new Option('--replicas <n>', 'stream replicas; 3 on a three-node cluster').default('1'))
+    .option('--max-messages <n>', 'messages the stream may hold; when full, new revocations are rejected', String(DEFAULT_MAX_MESSAGES))
     .option('--timeout <duration>', 'how long to wait for NATS', '10s')
     .addHelpText('after', '\nExamples:\n  revgate stream init --config revgate.yaml\n  revgate stream init --nats nats://127.0.0.1:4222 --max-age 2h')
     .action(async (options: InitOptions, command: Command) => {
@@ -45,10 +47,14 @@ export function streamCommand(): Command {
       }
       try {
         const manager = await jetstreamManager(connection, { timeout });
-        const { info, created } = await ensureStream(manager, settings.stream, { maxAge: settings.maxAge, replicas: settings.replicas });
+        const { info, created } = await ensureStream(manager, settings.stream, {
+          maxAge: settings.maxAge,
+          replicas: settings.replicas,
+          maxMessages: settings.maxMessages,
+        });
         process.stdout.write(
           `${created ? 'created' : 'updated'} stream ${info.config.name}: subjects ${streamSubjects(settings.stream)}, ` +
-            `one message per revocation key, max age ${formatDuration(settings.maxAge)}, replicas ${info.config.num_replicas}, ` +
+            `one message per revocation key, max age ${formatDuration(settings.maxAge)}, max ${settings.maxMessages} messages, replicas ${info.config.num_replicas}, ` +
             `${info.state.messages} message(s)\n`,
         );
       } catch (error) {
@@ -63,10 +69,12 @@ export function streamCommand(): Command {
 async function resolveSettings(options: InitOptions, command: Command) {
   const replicas = Number(options.replicas);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new RevgateError('ERR_USAGE', `--replicas "${options.replicas}": must be an integer from 1 to 5`);
+  const maxMessages = Number(options.maxMessages);
+  if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new RevgateError('ERR_USAGE', `--max-messages "${options.maxMessages}": must be a positive integer`);
 
   if (options.config === undefined) {
     const maxAge = parseDurationFlag(options.maxAge ?? FALLBACK_MAX_AGE, '--max-age');
-    return { nats: natsSettingsFromFlags(options), stream: options.stream, maxAge, replicas };
+    return { nats: natsSettingsFromFlags(options), stream: options.stream, maxAge, replicas, maxMessages };
   }
 
   const { config } = await loadConfig(options.config);
@@ -82,5 +90,6 @@ async function resolveSettings(options: InitOptions, command: Command) {
     stream: explicit('stream') ? options.stream : config.revocation.stream,
     maxAge,
     replicas,
+    maxMessages,
   };
 }

@@ -89,8 +89,11 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const value = valueAt(raw, issue.path);
   const shown = typeof value === 'string' && value.length <= 80 ? ` "${value}"` : typeof value === 'number' ? ` ${value}` : '';
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((key) => (location ? `${location}.${key}` : key));
-    return `${keys.join(', ')}: unknown field; check the spelling against the configuration reference`;
+    // Keys are shown shortened and at most five, so that checking a wrong file does not print it.
+    const shown = issue.keys.slice(0, 5).map((key) => (key.length > 40 ? `${key.slice(0, 40)}...` : key));
+    const more = issue.keys.length > 5 ? ` and ${issue.keys.length - 5} more` : '';
+    const keys = shown.map((key) => (location ? `${location}.${key}` : key));
+    return `${keys.join(', ')}${more}: unknown field; check the spelling against the configuration reference`;
   }
   if (issue.code === 'invalid_type' && value === undefined) {
     return `${location || 'config'}: missing, expected ${issue.expected}`;

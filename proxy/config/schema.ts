@@ -23,6 +23,10 @@ const requiredDuration = () =>
 /** A duration in milliseconds, written with a unit; `fallback` applies when the field is absent. */
 const duration = (fallback: string) => requiredDuration().prefault(fallback);
 
+const POSITIVE = { message: 'must be longer than 0' };
+const requiredPositiveDuration = () => requiredDuration().refine((milliseconds) => milliseconds > 0, POSITIVE);
+const positiveDuration = (fallback: string) => requiredPositiveDuration().prefault(fallback);
+
 /** A `host:port` pair; IPv6 hosts are bracketed (`[::1]:8080`). Port 0 picks a free port. */
 const listenAddress = z.string().transform((text, ctx) => {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
@@ -70,7 +74,7 @@ const issuerSchema = z
       .strict()
       .refine((jwks) => (jwks.file === undefined) !== (jwks.url === undefined), { message: 'must have exactly one of file or url' }),
     algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1),
-    maxTokenLifetime: requiredDuration(),
+    maxTokenLifetime: requiredPositiveDuration(),
     clockTolerance: duration('30s'),
     /** Required `typ` header, such as `at+jwt` (RFC 9068); unset means any `typ` is accepted. */
     typ: z.string().min(1).optional(),
@@ -133,7 +137,7 @@ const routeSchema = z
     /** What to do while the replica is stale: `reject` with 503 or `allow`. Defaults to reject on privileged routes. */
     onStale: z.enum(['reject', 'allow']).optional(),
     /** Staleness above which `onStale` applies; defaults to `revocation.maxStaleness`. */
-    maxStaleness: requiredDuration().optional(),
+    maxStaleness: requiredPositiveDuration().optional(),
     /** What to do before the first sync when no snapshot was loaded; defaults to the `onStale` value. */
     startup: z.enum(['reject', 'allow']).optional(),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be a scope token (RFC 6749 section 3.3)' })).min(1).optional(),
@@ -159,7 +163,20 @@ const routesSchema = z
     if (!routes.some((route) => route.path === '/' && route.methods === undefined)) {
       ctx.addIssue({ code: 'custom', message: 'must include a catch-all route (path "/" without methods) so that every request has a policy' });
     }
+    routes.forEach((route, index) => {
+      const shadow = routes.slice(0, index).findIndex((earlier) => covers(earlier, route));
+      if (shadow !== -1) {
+        ctx.addIssue({ code: 'custom', path: [index, 'path'], message: `is unreachable: routes[${shadow}] matches every request it would; move it earlier` });
+      }
+    });
   });
+
+/** True when every request that `later` matches is matched by `earlier` first. */
+function covers(earlier: z.output<typeof routeSchema>, later: z.output<typeof routeSchema>): boolean {
+  if (!later.path.toLowerCase().startsWith(earlier.path.toLowerCase())) return false;
+  if (earlier.methods === undefined) return true;
+  return later.methods !== undefined && later.methods.every((method) => earlier.methods!.includes(method));
+}
 
 const natsUrl = z.string().refine((text) => URL.canParse(text) && ['nats:', 'tls:'].includes(new URL(text).protocol), {
   message: 'must be a nats:// or tls:// URL',
@@ -171,7 +188,7 @@ export const natsSchema = z
     servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),
     /** Connection name shown by the NATS server's monitoring. */
     name: z.string().min(1).default('revgate'),
-    reconnectWait: duration('1s'),
+    reconnectWait: positiveDuration('1s'),
     tls: z
       .object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
       .strict()
@@ -200,10 +217,10 @@ const revocationSchema = z
     stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' }).default('REVGATE'),
     trustedResponders: fileReference,
     /** Default staleness limit of routes that reject when stale. */
-    maxStaleness: duration('5s'),
-    probeInterval: duration('1s'),
-    pruneInterval: duration('30s'),
-    snapshot: z.object({ path: z.string().min(1), interval: duration('10s') }).strict().optional(),
+    maxStaleness: positiveDuration('5s'),
+    probeInterval: positiveDuration('1s'),
+    pruneInterval: positiveDuration('30s'),
+    snapshot: z.object({ path: z.string().min(1), interval: positiveDuration('10s') }).strict().optional(),
     readiness: z
       .object({
         /** Also report not ready while staleness exceeds `maxStaleness`, taking the pod out of rotation. */
@@ -212,7 +229,11 @@ const revocationSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((revocation) => revocation.probeInterval < revocation.maxStaleness, {
+    path: ['probeInterval'],
+    message: 'must be shorter than maxStaleness, or privileged routes would fail between two probes of a healthy stream',
+  });
 
 export const configSchema = z
   .object({

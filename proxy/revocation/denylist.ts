@@ -35,6 +35,9 @@ export interface IssuerBounds {
 
 export type BoundsLookup = (iss: string) => IssuerBounds;
 
+/** What applying an event did: stored it, or skipped it because it can no longer match or a newer one is held. */
+export type ApplyResult = 'applied' | 'expired' | 'superseded';
+
 type Table = 'jwtId' | 'hash' | 'subject';
 
 /** One entry as stored in a snapshot: its table, its map key and the entry itself. */
@@ -52,15 +55,19 @@ export class Denylist {
     this.now = now;
   }
 
-  /** Adds or replaces the entry for an event; returns false when the event can no longer match any token. */
-  apply(event: RevocationEvent): boolean {
+  /**
+   * Adds or replaces the entry for an event's key. An event older (by its `iat`) than the entry
+   * already held is ignored, so replaying an old signed event can never weaken a newer revocation.
+   */
+  apply(event: RevocationEvent): ApplyResult {
     const { target } = event;
     const bounds = this.boundsOf(target.iss);
-    // Without a known exp, a token issued just before the revocation may carry an iat up to one
-    // tolerance ahead (an issuer clock running fast), so its exp can be one tolerance later too.
+    // A token issued just before the revocation may carry an iat up to one tolerance ahead (an
+    // issuer clock running fast), so its exp can be one tolerance later than the lifetime allows.
+    const latestExp = event.issuedAt + bounds.maxLifetime + bounds.tolerance;
     const lastValidToken = target.kind === 'subject'
       ? target.before + bounds.maxLifetime
-      : target.expiresAt ?? event.issuedAt + bounds.maxLifetime + bounds.tolerance;
+      : Math.min(target.expiresAt ?? latestExp, latestExp);
     const entry: DenylistEntry = {
       id: event.id,
       kind: target.kind,
@@ -76,12 +83,11 @@ export class Denylist {
     const [map, key] = target.kind === 'subject'
       ? [this.bySubject, pairKey(target.iss, target.sub)]
       : 'jti' in target ? [this.byJwtId, pairKey(target.iss, target.jti)] : [this.byHash, pairKey(target.iss, target.sha256)];
-    if (entry.dropAfter < this.nowSeconds()) {
-      map.delete(key);
-      return false;
-    }
+    const existing = map.get(key);
+    if (existing && existing.issuedAt > event.issuedAt) return 'superseded';
+    if (entry.dropAfter < this.nowSeconds()) return 'expired';
     map.set(key, entry);
-    return true;
+    return 'applied';
   }
 
   /** Returns the entry that revokes this token, if any. */

@@ -91,8 +91,11 @@ function subjectIdentifier(target: RevocationTarget): Record<string, string> {
   return { format: 'revgate_token_hash', iss: target.iss, sha256: target.sha256 };
 }
 
+/** Events may be dated this far ahead of the verifier's clock, in seconds; later ones are rejected. */
+const MAX_FUTURE_SECONDS = 300;
+
 /** Verifies a SET against the trusted responder keys and decodes it, or throws EventRejectedError. */
-export async function verifyRevocationEvent(compact: string, responderKeys: JWTVerifyGetKey): Promise<RevocationEvent> {
+export async function verifyRevocationEvent(compact: string, responderKeys: JWTVerifyGetKey, now = Date.now()): Promise<RevocationEvent> {
   let payload: JWTPayload;
   let kid: string | undefined;
   try {
@@ -110,10 +113,13 @@ export async function verifyRevocationEvent(compact: string, responderKeys: JWTV
   if (kid === undefined) throw new EventRejectedError('untrusted_key', 'event header has no kid');
   if (typeof payload.jti !== 'string' || payload.jti === '') throw new EventRejectedError('malformed', 'jti must be a non-empty string');
 
+  const issuedAt = payload.iat;
+  if (!isNumericDate(issuedAt) || issuedAt > now / 1000 + MAX_FUTURE_SECONDS) {
+    throw new EventRejectedError('malformed', 'iat must be a time that is not in the future');
+  }
   const event = readSingleEvent(payload);
   const reason = readReason(event['reason_admin']);
   const actor = typeof payload['actor'] === 'string' ? payload['actor'] : undefined;
-  const issuedAt = payload.iat as number;
   return {
     id: payload.jti as string,
     target: readTarget(event, issuedAt),
@@ -168,10 +174,12 @@ function readTarget(event: Record<string, unknown>, issuedAt: number): Revocatio
   }
 
   const iss = subject['iss'] as string;
+  const timestamp = event['event_timestamp'] ?? issuedAt;
+  if (!isNumericDate(timestamp)) throw new EventRejectedError('malformed', 'event_timestamp must be a finite number of seconds');
   if (format === 'iss_sub') {
-    const before = event['event_timestamp'] ?? issuedAt;
-    if (!isNumericDate(before)) throw new EventRejectedError('malformed', 'event_timestamp must be a finite number of seconds');
-    return { kind: 'subject', iss, sub: subject['sub'] as string, before };
+    // A revocation covers tokens already issued; a T after the event itself would reach into the future.
+    if (timestamp > issuedAt + 60) throw new EventRejectedError('malformed', 'event_timestamp must not be later than the event');
+    return { kind: 'subject', iss, sub: subject['sub'] as string, before: timestamp };
   }
 
   const expiresAt = event['token_expires_at'];

@@ -236,10 +236,10 @@ export class RevocationReplica implements ReplicaGauges {
   private async applyMessage(sequence: number, compact: string, generation: number): Promise<void> {
     try {
       const event = await verifyRevocationEvent(compact, this.responderKeys);
-      const active = this.denylist.apply(event);
-      this.metrics?.revocationEvents.inc({ result: 'applied', reason: active ? 'ok' : 'expired' });
+      const result = this.denylist.apply(event);
+      this.metrics?.revocationEvents.inc({ result: 'applied', reason: result === 'applied' ? 'ok' : result });
       this.logger.info(
-        { seq: sequence, revocationId: event.id, kind: event.target.kind, iss: event.target.iss, signedBy: event.signedBy, active },
+        { seq: sequence, revocationId: event.id, kind: event.target.kind, iss: event.target.iss, signedBy: event.signedBy, result },
         'revocation applied',
       );
     } catch (error) {

@@ -43,7 +43,11 @@ export interface StreamLimits {
   /** Milliseconds a message is kept: at least the largest maximum token lifetime plus clock tolerance. */
   maxAge: number;
   replicas: number;
+  /** Messages the stream may hold; past it, new revocations are rejected and never old ones dropped. */
+  maxMessages: number;
 }
+
+export const DEFAULT_MAX_MESSAGES = 1_000_000;
 
 export function streamConfig(stream: string, limits: StreamLimits): Partial<StreamConfig> & { name: string } {
   return {
@@ -51,7 +55,10 @@ export function streamConfig(stream: string, limits: StreamLimits): Partial<Stre
     subjects: [streamSubjects(stream)],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
+    // When full, reject the publish (the CLI then reports NOT stored) rather than drop the oldest
+    // revocation. Replacing the message of an existing subject still works when full.
+    discard: DiscardPolicy.New,
+    max_msgs: limits.maxMessages,
     max_msgs_per_subject: 1,
     max_age: nanos(limits.maxAge),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),

@@ -9,8 +9,9 @@
  * - Percent-escapes must be valid. Escapes of unreserved characters (RFC 3986 section 2.3) are decoded,
  *   except `%2E`, which is rejected together with the escapes of `/`, `\` and NUL, and with `%25`
  *   followed by two hex digits (a double-encoded escape). Other escapes stay encoded, in upper case.
- * - Repeated slashes collapse to one. `.` and `..` segments are resolved; `..` above the root is
- *   rejected, and so are segments that begin with `.;` or `..;`, which some servers read as dot segments.
+ * - Repeated slashes collapse to one. `.` and `..` segments are resolved, and `..` above the root is rejected.
+ * - `;`, raw or as `%3B`, is rejected anywhere in the path. Servlet containers treat `;x` as a path parameter and drop
+ *   it (so `/..;/admin` becomes `/../admin`), while the proxy would match it as part of a segment.
  */
 
 export interface CanonicalTarget {
@@ -21,8 +22,8 @@ export interface CanonicalTarget {
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-_~]$/;
-const FORBIDDEN_ESCAPES = new Set(['2F', '5C', '00', '2E']);
-const RAW_FORBIDDEN = /[\\#\x00-\x20\x7f-\uffff]/;
+const FORBIDDEN_ESCAPES = new Set(['2F', '5C', '00', '2E', '3B']);
+const RAW_FORBIDDEN = /[\\#;\x00-\x20\x7f-\uffff]/;
 const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
 
 /** Returns the canonical target, or undefined when the path is ambiguous and must be rejected. */
@@ -74,7 +75,6 @@ function resolveSegments(path: string): string | undefined {
       trailingSlash = true;
       continue;
     }
-    if (segment.startsWith('.;') || segment.startsWith('..;')) return undefined;
     if (segment === '.') {
       trailingSlash = true;
       continue;

@@ -28,6 +28,9 @@ import { UpstreamError, forwardRequest } from '../upstream/forward.js';
 import { buildUpstreamHeaders, normalizeHeaderName } from '../upstream/headers.js';
 import { sendRejection } from './responses.js';
 
+/** A Host value: a registered name, an IPv4 address or a bracketed IPv6 address, with an optional port. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
 /** Freshness of the revocation replica, as the staleness policy reads it. */
 export interface FreshnessSource {
   /** Seconds since the replica was last confirmed current; Infinity while it holds no state. */
@@ -70,6 +73,7 @@ export class RequestPipeline {
   async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const exchange: Exchange = { request, response, startedAt: performance.now() };
     try {
+      this.validateHost(request);
       exchange.target = this.canonicalizeTarget(request);
       exchange.route = this.matchRoute(exchange.target, request.method ?? '');
       exchange.token = await this.authenticate(exchange.route, exchange.target, request);
@@ -87,6 +91,16 @@ export class RequestPipeline {
     }
   }
 
+  /**
+   * Requires exactly one well-formed Host header (RFC 9112 section 3.2), because it is passed on as
+   * X-Forwarded-Host and upstreams build links from it. HTTP/1.0 requests may omit it.
+   */
+  private validateHost(request: IncomingMessage): void {
+    const hosts = request.headersDistinct['host'] ?? [];
+    if (hosts.length === 0 && request.httpVersion === '1.0') return;
+    if (hosts.length !== 1 || !HOST.test(hosts[0] ?? '')) throw new Rejection('invalid_host');
+  }
+
   private canonicalizeTarget(request: IncomingMessage): CanonicalTarget {
     const target = canonicalizeTarget(request.url ?? '');
     if (!target) throw new Rejection('invalid_path');
@@ -96,8 +110,6 @@ export class RequestPipeline {
   private matchRoute(target: CanonicalTarget, method: string): Route {
     const route = this.deps.routes.match(target.path, method);
     if (!route) throw new Rejection('method_not_allowed');
-    // Path parameters (";x=y") are read as part of a segment by some servers and dropped by others.
-    if (route.privileged && target.path.includes(';')) throw new Rejection('invalid_path');
     return route;
   }
 
@@ -143,7 +155,7 @@ export class RequestPipeline {
   private async forward(exchange: Exchange): Promise<number> {
     const { request, response, target, token } = exchange;
     const identity = token ? identityHeaders(this.deps.config.identityHeaders, token.claims) : [];
-    const headers = buildUpstreamHeaders(request, this.identityHeaderNames, { headers: identity });
+    const headers = buildUpstreamHeaders(request, this.identityHeaderNames, { headers: identity, authorizationVerified: token !== undefined });
     const outcome = await forwardRequest(this.deps.upstream, request, response, {
       method: request.method ?? 'GET',
       path: `${target?.path ?? '/'}${target?.query ?? ''}`,

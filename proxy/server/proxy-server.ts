@@ -18,8 +18,11 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
       requestTimeout: settings.requestTimeout,
       keepAliveTimeout: settings.keepAliveTimeout,
       insecureHTTPParser: false,
-      requireHostHeader: true,
+      // The pipeline validates Host itself, so that a missing or malformed one gets a JSON 400.
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
+      // How often Node enforces the two timeouts above; its 30 s default would stretch them.
+      connectionsCheckingInterval: 1000,
     },
     (request, response) => void pipeline.handle(request, response),
   );
@@ -29,12 +32,20 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
   server.on('connect', (_request, socket: Duplex) => refuseRawSocket(socket, 405, 'method_not_allowed'));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ code: error.code }, 'malformed HTTP request');
-    refuseRawSocket(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, 'invalid_request');
+    if (error.code === 'HPE_HEADER_OVERFLOW') return refuseRawSocket(socket, 431, 'headers_too_large');
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuseRawSocket(socket, 408, 'request_timeout');
+    refuseRawSocket(socket, 400, 'invalid_request');
   });
   return server;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 431: 'Request Header Fields Too Large', 501: 'Not Implemented' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+};
 
 function refuseRawSocket(socket: Duplex, status: number, reason: string): void {
   if (!socket.writable) {

@@ -15,10 +15,10 @@ import { buildClientHeaders } from './headers.js';
 /** undici error codes for an upstream that was too slow; the client gets 504. */
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-/** Upstream error codes reported as metric labels; anything else is counted as "other". */
+/** Upstream error codes reported as metric labels as they are; see `metricCode` for the rest. */
 const KNOWN_CODES = new Set([
-  ...TIMEOUT_CODES, 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED', 'UND_ERR_INFO', 'HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN', 'HPE_INVALID_STATUS',
+  ...TIMEOUT_CODES, 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED', 'UND_ERR_INFO', 'UND_ERR_ABORTED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
 ]);
 
 export interface UpstreamRequest {
@@ -94,6 +94,13 @@ export async function forwardRequest(
 
 function toUpstreamError(error: unknown): UpstreamError {
   const code = (error as { code?: unknown }).code;
-  const name = typeof code === 'string' ? code : 'other';
-  return new UpstreamError(KNOWN_CODES.has(name) ? name : 'other', TIMEOUT_CODES.has(name));
+  const name = typeof code === 'string' ? code : (error as { name?: unknown }).name === 'AbortError' ? 'UND_ERR_ABORTED' : 'other';
+  return new UpstreamError(metricCode(name), TIMEOUT_CODES.has(name));
+}
+
+/** Keeps the label set small: every llhttp parse error (`HPE_*`) counts as one invalid response. */
+function metricCode(code: string): string {
+  if (KNOWN_CODES.has(code)) return code;
+  if (code.startsWith('HPE_')) return 'invalid_response';
+  return 'other';
 }

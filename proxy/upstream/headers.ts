@@ -3,9 +3,10 @@
  *
  * Hop-by-hop headers (RFC 9110 section 7.6.1) and every header that `Connection` names apply to
  * one connection only and are removed in both directions. On the way upstream the proxy also
- * removes every client copy of the identity headers and of `X-Forwarded-*`, comparing names
- * without regard to case and with `_` equal to `-`, because some servers treat `X_Auth_Subject`
- * as `X-Auth-Subject`. Then it adds the headers it vouches for.
+ * removes every client copy of the identity headers, of `X-Forwarded-*` and of the rewrite and
+ * client-address headers below, comparing names without regard to case and with `_` equal to `-`,
+ * because some servers treat `X_Auth_Subject` as `X-Auth-Subject`. An Authorization header passes
+ * only when the proxy verified the bearer token in it. Then the proxy adds the headers it vouches for.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
@@ -19,6 +20,16 @@ const HOP_BY_HOP = new Set([
  * and undici rejects `expect` (Node's server has already sent `100 Continue` to the client).
  */
 const REPLACED_REQUEST_HEADERS = new Set(['host', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+/**
+ * Client headers that frameworks behind a proxy commonly trust to rewrite the path or method, or
+ * to name the user or client address. The proxy decided its policy on the request line and the
+ * verified token, so an upstream must never act on these.
+ */
+const UNTRUSTED_REQUEST_HEADERS = new Set([
+  'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-http-method-override', 'x-http-method', 'x-method-override',
+  'x-remote-user', 'remote-user', 'x-remote-addr', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'client-ip',
+]);
 
 /** Normalizes a header name for comparison: lower case, with `_` read as `-`. */
 export function normalizeHeaderName(name: string): string {
@@ -40,6 +51,8 @@ function connectionListed(values: readonly string[] | undefined): Set<string> {
 export interface ForwardedIdentity {
   /** Header name and value pairs, already checked for safe characters. */
   headers: readonly (readonly [string, string])[];
+  /** Whether the Authorization header carried a token that the proxy verified; otherwise it is removed. */
+  authorizationVerified: boolean;
 }
 
 /**
@@ -59,7 +72,8 @@ export function buildUpstreamHeaders(
     const lower = name.toLowerCase();
     const normalized = normalizeHeaderName(name);
     if (HOP_BY_HOP.has(lower) || REPLACED_REQUEST_HEADERS.has(normalized) || listed.has(normalized)) continue;
-    if (identityHeaderNames.has(normalized) || normalized.startsWith('x-forwarded-')) continue;
+    if (identityHeaderNames.has(normalized) || normalized.startsWith('x-forwarded-') || UNTRUSTED_REQUEST_HEADERS.has(normalized)) continue;
+    if (lower === 'authorization' && !identity.authorizationVerified) continue;
     output.push(name, raw[index + 1] ?? '');
   }
 

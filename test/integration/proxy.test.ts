@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { SignJWT, generateKeyPair } from 'jose';
@@ -123,6 +124,39 @@ describe('forwarding', () => {
     const response = await send(proxy.proxyUrl, '/public/..//%61dmin/./x', ['authorization', `Bearer ${token}`]);
     assert.equal(response.status, 200);
     assert.equal(upstream.last!.url, '/admin/x');
+  });
+
+  test('auth none route drops the authorization header', async () => {
+    const token = await workspace.issuer.token();
+    const response = await get(proxy.proxyUrl, '/public/info', token);
+    assert.equal(response.status, 200);
+    assert.equal(upstream.last!.headers.authorization, undefined);
+  });
+
+  test('rewrite and client address headers are removed', async () => {
+    const token = await workspace.issuer.token();
+    const response = await send(proxy.proxyUrl, '/orders', [
+      'authorization', `Bearer ${token}`, 'x-original-url', '/admin', 'X_HTTP_Method_Override', 'DELETE', 'x-real-ip', '10.9.9.9', 'remote-user', 'root',
+    ]);
+    assert.equal(response.status, 200);
+    const names = upstream.last!.rawHeaders.filter((_, index) => index % 2 === 0).map((name) => name.toLowerCase());
+    for (const removed of ['x-original-url', 'x_http_method_override', 'x-real-ip', 'remote-user']) {
+      assert.ok(!names.includes(removed), `${removed} reached the upstream`);
+    }
+  });
+
+  test('malformed or duplicate host gets 400', async () => {
+    for (const headers of [['host', 'evil/admin'], ['host', 'a@evil:1'], ['host', 'a.test', 'host', 'b.test']]) {
+      const response = await send(proxy.proxyUrl, '/public/x', headers);
+      assert.equal(response.status, 400, headers.join(' '));
+      assert.deepEqual(JSON.parse(response.body), { error: 'invalid_host' });
+    }
+  });
+
+  test('semicolon path parameter gets 400', async () => {
+    const token = await workspace.issuer.token({ claims: { scope: 'orders:read' } });
+    const response = await send(proxy.proxyUrl, '/;/reports/x', ['authorization', `Bearer ${token}`]);
+    assert.equal(response.status, 400);
   });
 
   test('ambiguous path gets 400', async () => {
@@ -258,6 +292,27 @@ describe('upstream failures', () => {
     const response = await get(proxy.proxyUrl, '/slow', await workspace.issuer.token());
     assert.equal(response.status, 504);
     assert.deepEqual(JSON.parse(response.body), { error: 'upstream_timeout' });
+  });
+});
+
+describe('client limits', () => {
+  test('slow headers get 408', async () => {
+    const slow = await startProxy(workspace, { upstreamUrl: upstream.url, natsUrl: nats.url, overrides: { server: { headersTimeout: '1s', requestTimeout: '2s' } } }, 'slow.yaml');
+    try {
+      const { port } = new URL(slow.proxyUrl);
+      const started = Date.now();
+      const reply = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /orders HTTP/1.1\r\nHost: a.test\r\nX-Slow: 1'));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      assert.match(reply, /^HTTP\/1\.1 408 /);
+      assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started}ms`);
+    } finally {
+      await slow.close();
+    }
   });
 });
 

@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
+import { jetstream } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+
+import { subjectFor } from '../../proxy/revocation/stream.js';
 import { ISSUER } from '../support/issuer.js';
 import { NatsServer } from '../support/nats.js';
 import { createWorkspace, eventually, get, startProxy, type RunningProxy, type Workspace } from '../support/proxy.js';
@@ -100,6 +104,34 @@ describe('revocation', () => {
     await workspace.untrustedResponder.revoke(nats.url, { kind: 'token', iss: ISSUER, jti: 'jti-untrusted' });
     await eventually(async () => (await get(proxy.adminUrl, '/metrics')).body.includes('reason="untrusted_key"'), 2000);
     assert.equal(await statusOf(token), 200);
+  });
+
+  test('replayed older event does not weaken', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await workspace.issuer.token({ claims: { sub: 'replay-target', iat: now - 60 } }, now);
+    await workspace.responder.revoke(nats.url, { kind: 'subject', iss: ISSUER, sub: 'replay-target', before: now }, { issuedAt: now });
+    await rejectedWithin(token, 1000);
+
+    // An older event for the same key, as an attacker replaying captured stream bytes would send it.
+    await workspace.responder.revoke(nats.url, { kind: 'subject', iss: ISSUER, sub: 'replay-target', before: now - 120 }, { issuedAt: now - 120 });
+    await eventually(async () => (await get(proxy.adminUrl, '/metrics')).body.includes('reason="superseded"'), 2000);
+    assert.equal(await statusOf(token), 401);
+  });
+
+  test('junk on a revocation subject changes nothing', async () => {
+    const token = await workspace.issuer.token({ claims: { sub: 'junk-target', jti: 'jti-junk' } });
+    const target = { kind: 'token' as const, iss: ISSUER, jti: 'jti-junk' };
+    await workspace.responder.revoke(nats.url, target);
+    await rejectedWithin(token, 1000);
+
+    const connection = await connect({ servers: nats.url });
+    try {
+      await jetstream(connection).publish(subjectFor('REVGATE', target), 'not a revocation');
+    } finally {
+      await connection.close();
+    }
+    await eventually(async () => (await get(proxy.adminUrl, '/metrics')).body.includes('result="rejected",reason="malformed"'), 2000);
+    assert.equal(await statusOf(token), 401);
   });
 
   test('cli revoke token is enforced', async () => {

@@ -29,10 +29,14 @@ export class TestResponder {
   }
 
   /** Signs and publishes a revocation through the library, as the CLI does; returns the revocation id. */
-  async revoke(nats: string | NatsConnectionSettings, target: RevocationTarget, options: { stream?: string; timeout?: number } = {}): Promise<string> {
+  async revoke(
+    nats: string | NatsConnectionSettings,
+    target: RevocationTarget,
+    options: { stream?: string; timeout?: number; issuedAt?: number } = {},
+  ): Promise<string> {
     const stream = options.stream ?? 'REVGATE';
     const id = randomUUID();
-    const payload = await signRevocationEvent({ id, target, reason: 'test' }, { key: this.key, kid: this.kid, alg: 'EdDSA' });
+    const payload = await signRevocationEvent({ id, target, reason: 'test', issuedAt: options.issuedAt }, { key: this.key, kid: this.kid, alg: 'EdDSA' });
     const settings = typeof nats === 'string' ? { servers: [nats], name: 'revgate-test' } : nats;
     await publishUntilAcknowledged({ nats: settings, stream, subject: subjectFor(stream, target), payload, messageId: id, timeout: options.timeout ?? 10_000 });
     return id;

@@ -7,7 +7,7 @@ import { ensureStream } from '../../proxy/revocation/stream.js';
 export async function initStream(natsUrl: string | string[], stream = 'REVGATE', options: { replicas?: number; connection?: NodeConnectionOptions } = {}): Promise<void> {
   const connection = await connect({ servers: natsUrl, ...options.connection });
   try {
-    await ensureStream(await jetstreamManager(connection), stream, { maxAge: 2 * 3_600_000, replicas: options.replicas ?? 1 });
+    await ensureStream(await jetstreamManager(connection), stream, { maxAge: 2 * 3_600_000, replicas: options.replicas ?? 1, maxMessages: 100_000 });
   } finally {
     await connection.close();
   }

@@ -164,17 +164,17 @@ test('Denylist newer jti event replaces older', () => {
   assert.equal(denylist.size, 1);
 });
 
-test('Denylist apply returns true when live', () => {
+test('Denylist apply returns applied when live', () => {
   const { denylist } = denylistAt(T);
 
-  assert.equal(denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 60 })), true);
+  assert.equal(denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 60 })), 'applied');
 });
 
 test('Denylist apply expired token event', () => {
   const { denylist } = denylistAt(T);
   const applied = denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T - BOUNDS.tolerance - 1 }));
 
-  assert.equal(applied, false);
+  assert.equal(applied, 'expired');
   assert.equal(denylist.size, 0);
   assert.equal(denylist.match(token({ jti: 'token-1' })), undefined);
 });
@@ -183,24 +183,42 @@ test('Denylist apply expired subject event', () => {
   const { denylist } = denylistAt(T);
   const before = T - BOUNDS.maxLifetime - BOUNDS.tolerance - 1;
 
-  assert.equal(denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before })), false);
+  assert.equal(denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before })), 'expired');
   assert.equal(denylist.size, 0);
 });
 
 test('Denylist apply event at its bound', () => {
   const { denylist } = denylistAt(T);
 
-  assert.equal(denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T - BOUNDS.tolerance })), true);
+  assert.equal(denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T - BOUNDS.tolerance })), 'applied');
   assert.equal(denylist.size, 1);
 });
 
-test('Denylist expired event removes older entry', () => {
+test('Denylist expired event keeps older entry', () => {
   const { denylist, setNow } = denylistAt(T);
   denylist.apply(event({ kind: 'token', iss: ISS, sha256: HASH }, { id: 'rev-1' }));
   setNow(T + 120);
   const applied = denylist.apply(event({ kind: 'token', iss: ISS, sha256: HASH, expiresAt: T + 60 }, { id: 'rev-2' }));
 
-  assert.equal(applied, false);
+  assert.equal(applied, 'expired');
+  assert.equal(denylist.size, 1);
+});
+
+test('Denylist replayed older event is superseded', () => {
+  const { denylist } = denylistAt(T);
+  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before: T }, { id: 'newer', issuedAt: T }));
+  const applied = denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before: T - 120 }, { id: 'older', issuedAt: T - 120 }));
+
+  assert.equal(applied, 'superseded');
+  assert.equal(denylist.match(token({ sub: 'user-1', iat: T - 60 }))?.id, 'newer');
+});
+
+test('Denylist token entry capped by lifetime', () => {
+  const { denylist, setNow } = denylistAt(T);
+  denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 10 * BOUNDS.maxLifetime }));
+  setNow(T + BOUNDS.maxLifetime + 2 * BOUNDS.tolerance + 1);
+  denylist.prune();
+
   assert.equal(denylist.size, 0);
 });
 
