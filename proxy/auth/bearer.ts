@@ -42,7 +42,18 @@ export function extractBearerToken(request: IncomingMessage, query: string, maxT
 function hasQueryToken(query: string): boolean {
   if (query.length <= 1) return false;
   for (const key of new URLSearchParams(query.slice(1)).keys()) {
-    if (key.toLowerCase() === 'access_token') return true;
+    if (frameworkParameterName(key) === 'access_token') return true;
   }
   return false;
+}
+
+/**
+ * Returns the parameter name that PHP-style frameworks derive from a query key: lower case,
+ * leading spaces dropped, an array suffix such as `[]` or `[0]` removed, and spaces, dots and
+ * an unmatched `[` read as `_`. So `access.token` and `access_token[]` both name `access_token`.
+ * NOTE: frameworks differ in these rules. These are PHP's, and they include the bracket forms
+ * that Rails and the qs parser of Express read as arrays.
+ */
+function frameworkParameterName(key: string): string {
+  return key.toLowerCase().trimStart().replace(/\[[^\]]*\].*$/, '').replace(/[ .[]/g, '_');
 }

@@ -8,11 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 
 import { Rejection, type RejectionReason } from '../errors.js';
 import { checkClaims } from './claims.js';
+import { decodeCompactJws } from './compact-jws.js';
 import { KeysUnavailableError, type IssuerRegistry } from './issuers.js';
 
 export interface VerifiedToken {
@@ -42,6 +43,8 @@ const JOSE_REASONS: Record<string, RejectionReason> = {
   ERR_JWT_INVALID: 'malformed_token',
   ERR_JOSE_NOT_SUPPORTED: 'malformed_token',
   ERR_JWK_INVALID: 'unknown_key',
+  // jose 6 does not try each key when a token without `kid` matches several keys of the set.
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'unknown_key',
 };
 
 export class TokenVerifier {
@@ -112,15 +115,12 @@ export class TokenVerifier {
   }
 }
 
-/** Reads `iss` without trusting it, only to choose which issuer's rules and keys verify the token. */
+/**
+ * Reads `iss` without trusting it, only to choose which issuer's rules and keys verify the token.
+ * The strict syntax check runs here, first, so that jose only ever sees canonical tokens.
+ */
 function readUnverifiedIssuer(token: string): string {
-  let iss: unknown;
-  try {
-    decodeProtectedHeader(token);
-    iss = decodeJwt(token).iss;
-  } catch {
-    throw new Rejection('malformed_token');
-  }
+  const { iss } = decodeCompactJws(token).payload;
   if (typeof iss !== 'string') throw new Rejection(iss === undefined ? 'unknown_issuer' : 'invalid_claims');
   return iss;
 }
@@ -129,8 +129,9 @@ function translateVerificationError(error: unknown): Error {
   if (error instanceof KeysUnavailableError) return error;
   const code = (error as { code?: unknown }).code;
   if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
-    const claim = (error as { claim?: unknown }).claim;
-    return new Rejection(claim === 'nbf' ? 'token_not_yet_valid' : 'invalid_claims');
+    // jose sets `reason` to "check_failed" for an nbf in the future, and to "invalid" for one that is not a number.
+    const { claim, reason } = error as { claim?: unknown; reason?: unknown };
+    return new Rejection(claim === 'nbf' && reason === 'check_failed' ? 'token_not_yet_valid' : 'invalid_claims');
   }
   if (typeof code === 'string' && JOSE_REASONS[code]) return new Rejection(JOSE_REASONS[code]);
   return new Rejection('malformed_token');

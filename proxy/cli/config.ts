@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { IssuerRegistry } from '../auth/issuers.js';
 import { loadConfig } from '../config/load.js';
 import { RevgateError, describeError } from '../errors.js';
-import { loadTrustedResponders } from '../revocation/responder-keys.js';
+import { loadResponderKeys } from '../revocation/responder-keys.js';
 
 export function configCommand(): Command {
   const config = new Command('config').description('work with config files');
@@ -22,9 +22,9 @@ export function configCommand(): Command {
         problems.push(...(error instanceof RevgateError ? error.details : [describeError(error)]));
       }
       try {
-        await loadTrustedResponders(loaded.revocation.trustedResponders.file);
+        await loadResponderKeys(loaded.revocation);
       } catch (error) {
-        problems.push(`revocation.trustedResponders: ${describeError(error)}`);
+        problems.push(`revocation responder keys: ${describeError(error)}`);
       }
       if (problems.length > 0) throw new RevgateError('ERR_CONFIG_INVALID', `config file ${source}: ${problems.length} problem(s)`, problems);
 

@@ -9,16 +9,25 @@ import { VERSION } from '../version.js';
 import { EXIT } from './common.js';
 import { configCommand } from './config.js';
 import { keysCommand } from './keys.js';
+import { explainCommand } from './explain.js';
+import { liftCommand } from './lift.js';
+import { revocationsCommand } from './revocations.js';
 import { revokeCommand } from './revoke.js';
 import { serveCommand } from './serve.js';
+import { statusCommand } from './status.js';
 import { streamCommand } from './stream.js';
 
 export function buildProgram(): Command {
   const program = new Command('revgate')
+    .enablePositionalOptions()
     .description('Reverse proxy that verifies bearer JWTs and enforces revocations replicated from NATS JetStream')
     .version(VERSION)
     .addCommand(serveCommand())
+    .addCommand(statusCommand())
     .addCommand(revokeCommand())
+    .addCommand(liftCommand())
+    .addCommand(revocationsCommand())
+    .addCommand(explainCommand())
     .addCommand(streamCommand())
     .addCommand(keysCommand())
     .addCommand(configCommand())

@@ -1,12 +1,13 @@
 /**
- * `revgate serve`: run the proxy until SIGTERM or SIGINT. The first signal closes the listeners,
- * lets in-flight requests finish and closes NATS; a second signal exits at once.
+ * `revgate serve`: run the proxy until SIGTERM or SIGINT. The first of those signals shuts down
+ * gracefully (readiness off, drain, close NATS) and exits 0; a second one exits 1 at once. SIGHUP
+ * reloads the config file.
  */
 import { Command, Option } from 'commander';
 
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../observability/logger.js';
-import { startGateway } from '../server/gateway.js';
+import { componentLogger, createLogger, type Logger } from '../observability/logger.js';
+import { startGateway, type Gateway } from '../server/gateway.js';
 
 export function serveCommand(): Command {
   return new Command('serve')
@@ -18,27 +19,35 @@ export function serveCommand(): Command {
       const loaded = await loadConfig(options.config);
       const logger = createLogger((options.logLevel ?? loaded.config.logLevel) as 'info');
       const gateway = await startGateway(loaded, { logger });
-
-      let stopping = false;
-      const stop = (signal: NodeJS.Signals) => {
-        if (stopping) {
-          logger.warn({ signal }, 'second signal; exiting at once');
-          process.exit(1);
-        }
-        stopping = true;
-        logger.info({ signal }, 'stopping: draining in-flight requests');
-        gateway.close().then(
-          () => {
-            logger.flush();
-            process.exit(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: String(error) }, 'error while stopping');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
+      handleSignals(gateway, logger, componentLogger(logger, 'lifecycle', 'info'));
     });
+}
+
+function handleSignals(gateway: Gateway, root: Logger, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second stop signal; exiting at once without finishing the drain');
+      root.flush(() => process.exit(1));
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'stop signal received');
+    gateway.close().then(
+      () => root.flush(() => process.exit(0)),
+      (error: unknown) => {
+        logger.error({ err: String(error) }, 'error while stopping');
+        root.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    if (stopping) {
+      logger.warn('SIGHUP ignored: the proxy is shutting down');
+      return;
+    }
+    void gateway.reload('SIGHUP');
+  });
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../config/load.js';
 import { formatDuration } from '../config/duration.js';
 import { RevgateError, describeError } from '../errors.js';
 import { natsConnectionOptions } from '../revocation/nats-connection.js';
-import { DEFAULT_MAX_MESSAGES, ensureStream, streamSubjects } from '../revocation/stream.js';
+import { DEFAULT_MAX_MESSAGES, ensureStreams, streamSubjects } from '../revocation/stream.js';
 import { addNatsOptions, natsSettingsFromFlags, parseDurationFlag, streamOption, type NatsFlags } from './common.js';
 
 /** Message age limit used when neither --config nor --max-age gives the token lifetime. */
@@ -47,16 +47,19 @@ export function streamCommand(): Command {
       }
       try {
         const manager = await jetstreamManager(connection, { timeout });
-        const { info, created } = await ensureStream(manager, settings.stream, {
+        const results = await ensureStreams(manager, settings.stream, {
           maxAge: settings.maxAge,
           replicas: settings.replicas,
           maxMessages: settings.maxMessages,
         });
-        process.stdout.write(
-          `${created ? 'created' : 'updated'} stream ${info.config.name}: subjects ${streamSubjects(settings.stream)}, ` +
-            `one message per revocation key, max age ${formatDuration(settings.maxAge)}, max ${settings.maxMessages} messages, replicas ${info.config.num_replicas}, ` +
-            `${info.state.messages} message(s)\n`,
-        );
+        for (const { info, created } of results) {
+          const age = info.config.max_age === 0 ? 'no age limit (revocations until lifted)' : `max age ${formatDuration(settings.maxAge)}`;
+          process.stdout.write(
+            `${created ? 'created' : 'updated'} stream ${info.config.name}: subjects ${streamSubjects(info.config.name)}, ` +
+              `one message per revocation key, ${age}, max ${settings.maxMessages} messages, replicas ${info.config.num_replicas}, ` +
+              `${info.state.messages} message(s)\n`,
+          );
+        }
       } catch (error) {
         throw error instanceof RevgateError ? error : new RevgateError('ERR_NATS_UNAVAILABLE', `stream ${settings.stream}: ${describeError(error)}`);
       } finally {

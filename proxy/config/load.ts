@@ -64,6 +64,7 @@ function resolveFiles(config: Config, folder: string): Config {
       ...config.revocation,
       nats: resolveNatsFiles(config.revocation.nats, resolve),
       trustedResponders: { file: resolve(config.revocation.trustedResponders.file) },
+      ...(config.revocation.liftResponders ? { liftResponders: { file: resolve(config.revocation.liftResponders.file) } } : {}),
       ...(config.revocation.snapshot ? { snapshot: { ...config.revocation.snapshot, path: resolve(config.revocation.snapshot.path) } } : {}),
     },
   };

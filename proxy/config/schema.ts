@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
+import { parseCidr } from './cidr.js';
 import { parseDuration } from './duration.js';
 
 const DURATION_HINT = 'invalid duration, expected a number with a unit such as 500ms, 5s, 1h';
@@ -36,6 +37,15 @@ const listenAddress = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
   return { host: match[1] ?? match[2] ?? '', port };
+});
+
+const cidr = z.string().transform((text, ctx) => {
+  const parsed = parseCidr(text);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: 'must be an IP address or a CIDR block, such as 10.0.0.0/8 or fd00::/8' });
+    return z.NEVER;
+  }
+  return parsed;
 });
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -214,8 +224,13 @@ export const natsSchema = z
 const revocationSchema = z
   .object({
     nats: natsSchema.prefault({}),
-    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' }).default('REVGATE'),
+    // The second stream appends "_UNTIL_LIFTED" (13 characters) within JetStream's limit for names.
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, { message: 'must be 1-48 letters, digits, _ or -' }).default('REVGATE'),
     trustedResponders: fileReference,
+    /** JWKS of the responder keys that may also lift revocations; without it, lifts are rejected. */
+    liftResponders: fileReference.optional(),
+    /** Claim that carries the token version for minimum-version revocations. */
+    versionClaim: z.string().regex(/^[A-Za-z0-9_.:-]+$/, { message: 'must be a claim name' }).default('ver'),
     /** Default staleness limit of routes that reject when stale. */
     maxStaleness: positiveDuration('5s'),
     probeInterval: positiveDuration('1s'),
@@ -240,6 +255,15 @@ export const configSchema = z
     listen: listenAddress.prefault('127.0.0.1:8080'),
     admin: listenAddress.prefault('127.0.0.1:9901'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logging: z
+      .object({
+        /** Share of allowed requests that get an access-log line; rejected and failed requests always get one. */
+        accessLogSampleRate: z.number().min(0, { message: 'must be between 0 and 1' }).max(1, { message: 'must be between 0 and 1' }).default(1),
+      })
+      .strict()
+      .prefault({}),
+    /** Accept `POST /reload` on the admin listener; SIGHUP reloads either way. */
+    adminReload: z.boolean().default(false),
     server: z
       .object({
         headersTimeout: duration('10s'),
@@ -247,6 +271,14 @@ export const configSchema = z
         keepAliveTimeout: duration('5s'),
         maxHeaderSize: z.number().int().min(1024).max(65536).default(16384),
         maxTokenBytes: z.number().int().min(256).max(65536).default(8192),
+        /** Time that in-flight requests get to finish after SIGTERM before their connections are cut. */
+        drainTimeout: duration('20s'),
+        /** Pause between turning readiness off and closing the listener, so load balancers stop sending first. */
+        shutdownDelay: duration('0s'),
+        /** Open client connections above which Node closes new ones at once; unset means no limit. */
+        maxConnections: z.number().int().min(1).optional(),
+        /** Peers whose X-Forwarded-* headers are relayed, such as the load balancer in front. */
+        trustedProxies: z.array(cidr).default([]),
       })
       .strict()
       .prefault({}),

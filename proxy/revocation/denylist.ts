@@ -1,29 +1,26 @@
 /**
- * The in-memory denylist: the replica's state. Each revocation kind has its own map keyed by what a
- * token carries, so checking a token costs a fixed number of map lookups however many entries exist.
+ * The in-memory denylist: the replica's state. Entries live in one map whose keys combine the kind,
+ * the issuer and the selector value, so checking a token costs a fixed number of map lookups (one
+ * per kind and form) however many entries exist.
  *
- * A newer event for the same key replaces the older one, which matches the stream: it keeps one
- * message per revocation key. Entries are dropped by `prune()` once no token they could match is
- * still valid: a token entry after the token's `exp` (or, when that is unknown, after the revocation
- * time plus the issuer's maximum token lifetime), a subject entry after T plus that lifetime. The
- * clock tolerance is added to both bounds.
+ * A newer event (by its `iat`) for the same key replaces the older entry, as the stream does, and
+ * an older one is ignored, so replaying captured events cannot weaken a revocation. `prune()` drops
+ * entries once no token they could match can still be valid; revocations that last until lifted
+ * stay until a lift removes them.
  */
 import type { VerifiedToken } from '../auth/verify.js';
 import type { RevocationEvent } from './event.js';
-
-export type EntryKind = 'token' | 'subject';
+import { REVOCATION_KINDS, lastsUntilLifted, selectorValue, type RevocationKind, type RevocationTarget } from './target.js';
 
 export interface DenylistEntry {
   readonly id: string;
-  readonly kind: EntryKind;
-  readonly iss: string;
+  readonly target: RevocationTarget;
   readonly signedBy: string;
   readonly actor: string | undefined;
   readonly reason: string;
+  /** When the revocation was issued (seconds). */
   readonly issuedAt: number;
-  /** For subject entries: tokens issued at or before this time (seconds) are rejected. */
-  readonly before: number | undefined;
-  /** After this time (seconds) no token that the entry matches can be valid, so it is dropped. */
+  /** After this time (seconds) no token that the entry matches can be valid; Infinity until lifted. */
   readonly dropAfter: number;
 }
 
@@ -38,124 +35,180 @@ export type BoundsLookup = (iss: string) => IssuerBounds;
 /** What applying an event did: stored it, or skipped it because it can no longer match or a newer one is held. */
 export type ApplyResult = 'applied' | 'expired' | 'superseded';
 
-type Table = 'jwtId' | 'hash' | 'subject';
+/** What applying a lift did. */
+export type LiftResult = 'lifted' | 'not_found' | 'superseded';
 
-/** One entry as stored in a snapshot: its table, its map key and the entry itself. */
-export type SnapshotRow = [Table, string, DenylistEntry];
+/** One entry as stored in a snapshot: its map key and the entry itself. */
+export type SnapshotRow = [string, DenylistEntry];
+
+/** Claims read from the token to check version revocations; configurable because issuers differ. */
+export interface DenylistOptions {
+  versionClaim: string;
+  now?: () => number;
+}
 
 export class Denylist {
-  private readonly byJwtId = new Map<string, DenylistEntry>();
-  private readonly byHash = new Map<string, DenylistEntry>();
-  private readonly bySubject = new Map<string, DenylistEntry>();
+  private readonly entries = new Map<string, DenylistEntry>();
+  private readonly keyById = new Map<string, string>();
+  private readonly counts = new Map<RevocationKind, number>();
   private readonly boundsOf: BoundsLookup;
+  private readonly versionClaim: string;
   private readonly now: () => number;
 
-  constructor(boundsOf: BoundsLookup, now: () => number = Date.now) {
+  constructor(boundsOf: BoundsLookup, options: DenylistOptions = { versionClaim: 'ver' }) {
     this.boundsOf = boundsOf;
-    this.now = now;
+    this.versionClaim = options.versionClaim;
+    this.now = options.now ?? Date.now;
   }
 
-  /**
-   * Adds or replaces the entry for an event's key. An event older (by its `iat`) than the entry
-   * already held is ignored, so replaying an old signed event can never weaken a newer revocation.
-   */
+  /** Adds or replaces the entry for an event's key, unless a newer entry is held or it can no longer match. */
   apply(event: RevocationEvent): ApplyResult {
-    const { target } = event;
-    const bounds = this.boundsOf(target.iss);
-    // A token issued just before the revocation may carry an iat up to one tolerance ahead (an
-    // issuer clock running fast), so its exp can be one tolerance later than the lifetime allows.
-    const latestExp = event.issuedAt + bounds.maxLifetime + bounds.tolerance;
-    const lastValidToken = target.kind === 'subject'
-      ? target.before + bounds.maxLifetime
-      : Math.min(target.expiresAt ?? latestExp, latestExp);
+    const key = entryKey(event.target);
+    const existing = this.entries.get(key);
+    if (existing && existing.issuedAt > event.issuedAt) return 'superseded';
+
     const entry: DenylistEntry = {
       id: event.id,
-      kind: target.kind,
-      iss: target.iss,
+      target: event.target,
       signedBy: event.signedBy,
       actor: event.actor,
       reason: event.reason,
       issuedAt: event.issuedAt,
-      before: target.kind === 'subject' ? target.before : undefined,
-      dropAfter: lastValidToken + bounds.tolerance,
+      dropAfter: this.dropAfter(event),
     };
-
-    const [map, key] = target.kind === 'subject'
-      ? [this.bySubject, pairKey(target.iss, target.sub)]
-      : 'jti' in target ? [this.byJwtId, pairKey(target.iss, target.jti)] : [this.byHash, pairKey(target.iss, target.sha256)];
-    const existing = map.get(key);
-    if (existing && existing.issuedAt > event.issuedAt) return 'superseded';
     if (entry.dropAfter < this.nowSeconds()) return 'expired';
-    map.set(key, entry);
+    this.store(key, entry);
     return 'applied';
   }
 
-  /** Returns the entry that revokes this token, if any. */
-  match(token: VerifiedToken): DenylistEntry | undefined {
-    const { iss, claims } = token;
-    if (typeof claims.jti === 'string') {
-      const entry = this.byJwtId.get(pairKey(iss, claims.jti));
-      if (entry) return entry;
-    }
-    const byHash = this.byHash.get(pairKey(iss, token.signingInputHash));
-    if (byHash) return byHash;
+  /** Removes the revocation with this id, unless it was revoked again after the lift was issued. */
+  lift(revocationId: string, issuedAt: number): LiftResult {
+    const key = this.keyById.get(revocationId);
+    const entry = key === undefined ? undefined : this.entries.get(key);
+    if (!key || !entry) return 'not_found';
+    if (entry.issuedAt > issuedAt) return 'superseded';
+    this.remove(key);
+    return 'lifted';
+  }
 
-    if (typeof claims.sub === 'string' && typeof claims.iat === 'number') {
-      const entry = this.bySubject.get(pairKey(iss, claims.sub));
-      if (entry?.before !== undefined && claims.iat <= entry.before) return entry;
-    }
-    return undefined;
+  /** Returns the entry that revokes this token, if any, checking the most specific selectors first. */
+  match(token: VerifiedToken): DenylistEntry | undefined {
+    const { iss, claims, kid } = token;
+    const iat = typeof claims.iat === 'number' ? claims.iat : Number.POSITIVE_INFINITY;
+    const issuedBefore = (entry: DenylistEntry | undefined) => {
+      const before = entry && 'before' in entry.target ? entry.target.before : undefined;
+      return entry !== undefined && (before === undefined || iat <= before) ? entry : undefined;
+    };
+    const lookup = (kind: RevocationKind, value: unknown, untilLifted = false) =>
+      typeof value === 'string' ? this.entries.get(composeKey(kind, iss, value, untilLifted)) : undefined;
+
+    const clientId = typeof claims['client_id'] === 'string' ? claims['client_id'] : claims['azp'];
+    return (
+      (typeof claims.jti === 'string' ? lookup('token', `jti:${claims.jti}`) : undefined) ??
+      lookup('token', `sha256:${token.signingInputHash}`) ??
+      lookup('key', kid, true) ??
+      issuedBefore(lookup('issuer', '')) ??
+      lookup('subject', claims.sub, true) ??
+      issuedBefore(lookup('subject', claims.sub)) ??
+      lookup('session', claims['sid'], true) ??
+      issuedBefore(lookup('session', claims['sid'])) ??
+      lookup('client', clientId, true) ??
+      issuedBefore(lookup('client', clientId)) ??
+      this.matchVersion(lookup('version', claims.sub, true), claims[this.versionClaim])
+    );
   }
 
   /** Drops entries that can no longer match a valid token; returns how many were dropped. */
   prune(): number {
     const now = this.nowSeconds();
     let dropped = 0;
-    for (const map of [this.byJwtId, this.byHash, this.bySubject]) {
-      for (const [key, entry] of map) {
-        if (entry.dropAfter < now) {
-          map.delete(key);
-          dropped++;
-        }
+    for (const [key, entry] of this.entries) {
+      if (entry.dropAfter < now) {
+        this.remove(key);
+        dropped++;
       }
     }
     return dropped;
   }
 
+  /** Returns the entry with this revocation id. */
+  get(revocationId: string): DenylistEntry | undefined {
+    const key = this.keyById.get(revocationId);
+    return key === undefined ? undefined : this.entries.get(key);
+  }
+
+  /** Iterates over every entry, in insertion order. */
+  values(): IterableIterator<DenylistEntry> {
+    return this.entries.values();
+  }
+
   /** Lists every entry for a snapshot. */
   exportRows(): SnapshotRow[] {
-    const rows: SnapshotRow[] = [];
-    for (const [table, map] of this.tables()) {
-      for (const [key, entry] of map) rows.push([table, key, entry]);
-    }
-    return rows;
+    return [...this.entries];
   }
 
   /** Adds entries from a snapshot, skipping rows of unknown shape and entries that have expired since. */
   importRows(rows: readonly SnapshotRow[]): number {
-    const tables = new Map(this.tables());
     const now = this.nowSeconds();
     let imported = 0;
     for (const row of rows) {
-      const [table, key, entry] = Array.isArray(row) ? row : [];
-      const map = table === undefined ? undefined : tables.get(table);
-      if (!map || typeof key !== 'string' || typeof entry?.dropAfter !== 'number' || entry.dropAfter < now) continue;
-      map.set(key, entry);
+      const [key, entry] = Array.isArray(row) ? row : [];
+      if (typeof key !== 'string' || typeof entry?.id !== 'string' || typeof entry.target?.kind !== 'string') continue;
+      // JSON has no Infinity: entries that last until lifted are written with a null bound.
+      const dropAfter = entry.dropAfter === null ? Number.POSITIVE_INFINITY : entry.dropAfter;
+      if (typeof dropAfter !== 'number' || dropAfter < now) continue;
+      this.store(key, { ...entry, dropAfter });
       imported++;
     }
     return imported;
   }
 
-  private tables(): [Table, Map<string, DenylistEntry>][] {
-    return [['jwtId', this.byJwtId], ['hash', this.byHash], ['subject', this.bySubject]];
-  }
-
-  countByKind(): Record<EntryKind, number> {
-    return { token: this.byJwtId.size + this.byHash.size, subject: this.bySubject.size };
+  /** Entries per kind, zeros included, so that a gauge series drops to 0 instead of disappearing. */
+  countByKind(): Record<string, number> {
+    return Object.fromEntries(REVOCATION_KINDS.map((kind) => [kind, this.counts.get(kind) ?? 0]));
   }
 
   get size(): number {
-    return this.byJwtId.size + this.byHash.size + this.bySubject.size;
+    return this.entries.size;
+  }
+
+  private matchVersion(entry: DenylistEntry | undefined, version: unknown): DenylistEntry | undefined {
+    if (entry?.target.kind !== 'version') return undefined;
+    // A token without a numeric version claim predates versioning, so it counts as version 0.
+    const tokenVersion = typeof version === 'number' && Number.isFinite(version) ? version : 0;
+    return tokenVersion < entry.target.minVersion ? entry : undefined;
+  }
+
+  private dropAfter(event: RevocationEvent): number {
+    const { target } = event;
+    if (lastsUntilLifted(target)) return Number.POSITIVE_INFINITY;
+    const bounds = this.boundsOf(target.iss);
+    if (target.kind === 'token') {
+      // A token issued just before the revocation may carry an iat up to one tolerance ahead (an
+      // issuer clock running fast), so its exp can be one tolerance later than the lifetime allows.
+      const latestExp = event.issuedAt + bounds.maxLifetime + bounds.tolerance;
+      return Math.min(target.expiresAt ?? latestExp, latestExp) + bounds.tolerance;
+    }
+    const before = 'before' in target && target.before !== undefined ? target.before : event.issuedAt;
+    return before + bounds.maxLifetime + bounds.tolerance;
+  }
+
+  private store(key: string, entry: DenylistEntry): void {
+    const previous = this.entries.get(key);
+    if (previous) this.keyById.delete(previous.id);
+    else this.counts.set(entry.target.kind, (this.counts.get(entry.target.kind) ?? 0) + 1);
+    this.entries.set(key, entry);
+    this.keyById.set(entry.id, key);
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.keyById.delete(entry.id);
+    const count = (this.counts.get(entry.target.kind) ?? 1) - 1;
+    if (count === 0) this.counts.delete(entry.target.kind);
+    else this.counts.set(entry.target.kind, count);
   }
 
   private nowSeconds(): number {
@@ -163,7 +216,12 @@ export class Denylist {
   }
 }
 
-/** Joins an issuer and a value into one map key; the length prefix keeps distinct pairs distinct whatever they contain. */
-function pairKey(first: string, second: string): string {
-  return `${first.length}:${first}${second}`;
+/** The map key of a target: kind, scope (until lifted or time-bound), issuer and selector value. */
+export function entryKey(target: RevocationTarget): string {
+  return composeKey(target.kind, target.iss, selectorValue(target), lastsUntilLifted(target));
+}
+
+/** The length prefix keeps distinct issuer and value pairs distinct whatever they contain. */
+function composeKey(kind: RevocationKind, iss: string, value: string, untilLifted: boolean): string {
+  return `${kind}${untilLifted ? '!' : '@'}${iss.length}:${iss}${value}`;
 }

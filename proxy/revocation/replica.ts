@@ -1,80 +1,54 @@
 /**
- * The revocation replica: follows the JetStream revocation stream and keeps the denylist current.
+ * The revocation replica: keeps the denylist current from the two revocation streams (the main
+ * one and the one for revocations that last until lifted; stream.ts explains why there are two).
  *
- * On start it connects to NATS in the background (the proxy serves meanwhile), replays the stream
- * from the first message with an ordered consumer, and then keeps consuming live. A probe loop
- * asks the server where the stream ends and feeds the staleness tracker; the same probe notices a
- * stream that was deleted and recreated (its creation time changed, or its last sequence went
- * below what was applied) and then replays the new stream from the start. Entries already in the
- * denylist are kept across such a replay, so a lost stream never un-revokes a token early.
+ * On start it loads the local snapshot if one is configured, then connects to NATS in the
+ * background (the proxy serves meanwhile) and runs one StreamFollower per stream. The replica is
+ * as stale as its stalest stream. Entries already held are kept when a stream is replayed after
+ * being recreated, so a lost stream never lifts a revocation early.
  */
-import { setTimeout as delay } from 'node:timers/promises';
-
-import { jetstream, jetstreamManager, type ConsumerMessages, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { JWTVerifyGetKey } from 'jose';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import type { RevocationConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, ReplicaGauges } from '../observability/metrics.js';
 import type { Denylist } from './denylist.js';
-import { EventRejectedError, verifyRevocationEvent } from './event.js';
-import { StalenessTracker } from './staleness.js';
+import { EventRejectedError, verifyRevocationEvent, type ResponderKeys } from './event.js';
 import { natsConnectionOptions } from './nats-connection.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
-import { isStreamNotFound } from './stream.js';
+import { StreamFollower } from './stream-follower.js';
+import { streamNames } from './stream.js';
 
 export interface ReplicaOptions {
   config: RevocationConfig;
   denylist: Denylist;
-  responderKeys: JWTVerifyGetKey;
+  responderKeys: ResponderKeys;
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
 }
 
-/** Probes in a row that may find the replica behind and not moving before its consumer is recreated. */
-const PROBES_BEFORE_RESTART = 3;
-
-/** Longest pause between attempts to create the consumer when the stream is missing or NATS fails. */
-const MAX_RETRY_DELAY_MS = 5000;
-
 export class RevocationReplica implements ReplicaGauges {
   private readonly config: RevocationConfig;
   private readonly denylist: Denylist;
-  private readonly responderKeys: JWTVerifyGetKey;
+  private responderKeys: ResponderKeys;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly now: () => number;
-  private tracker: StalenessTracker;
+  private readonly followers: StreamFollower[];
+  /** Aborts consumers and retry pauses when the replica closes. */
+  private readonly closing = new AbortController();
 
   private connection: NatsConnection | undefined;
-  private client: JetStreamClient | undefined;
   private manager: JetStreamManager | undefined;
-  private consumer: Consumer | undefined;
-  private messages: ConsumerMessages | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private closed = false;
-  /** Aborts pending retry pauses when the replica closes. */
-  private readonly closing = new AbortController();
-  private probing = false;
   private connected = false;
-  private running: Promise<void> | undefined;
-
-  private appliedSeq = 0;
-  private lastKnownSeq = 0;
-  private streamCreated: string | undefined;
-  /** Incremented by each resync, so that messages still in flight from the old stream are ignored. */
-  private generation = 0;
-  private missingStreamLogged = false;
-  private streamMissing = false;
+  private running: Promise<unknown> | undefined;
   private saving = false;
-  private readonly startedAt: number;
-  private syncedSinceStart = false;
-  /** Applied sequence at the last probe that found the replica behind, and how many probes in a row did. */
-  private progress = { sequence: 0, probesBehind: 0 };
-  /** Sequence and entry count of the last snapshot written, to skip writes when nothing changed. */
+  /** Sequences and entry count of the last snapshot written, to skip writes when nothing changed. */
   private savedVersion = '';
 
   constructor(options: ReplicaOptions) {
@@ -84,8 +58,17 @@ export class RevocationReplica implements ReplicaGauges {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
-    this.tracker = new StalenessTracker(this.now);
-    this.startedAt = this.now();
+    this.followers = streamNames(this.config.stream).map(
+      (stream) =>
+        new StreamFollower({
+          stream,
+          logger: this.logger,
+          metrics: this.metrics,
+          now: this.now,
+          signal: this.closing.signal,
+          onMessage: (sequence, data, follower) => this.applyMessage(sequence, data, follower),
+        }),
+    );
   }
 
   /**
@@ -104,31 +87,48 @@ export class RevocationReplica implements ReplicaGauges {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     this.closing.abort();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await this.messages?.close().catch(() => undefined);
+    await Promise.all(this.followers.map((follower) => follower.stop()));
     await this.connection?.close().catch(() => undefined);
     await this.running;
     await this.saveSnapshot();
   }
 
+  /** Replaces the keys that verify events; events read from now on use them. */
+  updateResponderKeys(keys: ResponderKeys): void {
+    this.responderKeys = keys;
+  }
+
+  /** Seconds since the stalest stream was last confirmed current; Infinity while one never was. */
   stalenessSeconds(): number {
-    return this.tracker.stalenessSeconds();
+    return Math.max(...this.followers.map((follower) => follower.stalenessSeconds()));
   }
 
-  /** True once the replica has been confirmed current since this process started. */
+  /** True once every stream has been confirmed current since this process started. */
   synced(): boolean {
-    return this.syncedSinceStart;
+    return this.followers.every((follower) => follower.synced());
   }
 
+  /** Applied sequence of the main stream. */
   appliedSequence(): number {
-    return this.appliedSeq;
+    return this.followers[0]!.appliedSequence();
   }
 
   lastKnownSequence(): number {
-    return this.lastKnownSeq;
+    return this.followers[0]!.lastKnownSequence();
+  }
+
+  /** Per stream: applied and last known sequence, staleness and the time of the last event. */
+  streams(): { stream: string; appliedSequence: number; lastKnownSequence: number; stalenessSeconds: number; lastEventTime: number | undefined }[] {
+    return this.followers.map((follower) => ({
+      stream: follower.stream,
+      appliedSequence: follower.appliedSequence(),
+      lastKnownSequence: follower.lastKnownSequence(),
+      stalenessSeconds: follower.stalenessSeconds(),
+      lastEventTime: follower.lastEventTime(),
+    }));
   }
 
   entriesByKind(): Record<string, number> {
@@ -148,19 +148,19 @@ export class RevocationReplica implements ReplicaGauges {
     if (!connection) return;
     this.connection = connection;
     this.connected = true;
-    this.logger.info({ server: connection.getServer(), stream: this.config.stream }, 'connected to NATS');
+    this.logger.info({ server: connection.getServer(), streams: this.followers.map((follower) => follower.stream) }, 'connected to NATS');
     void this.watchConnection(connection);
 
     // The request timeout bounds each probe, so that a hung server shows up as staleness quickly.
     const timeout = Math.max(1000, this.config.probeInterval);
-    this.client = jetstream(connection, { timeout });
+    const client = jetstream(connection, { timeout });
     this.manager = await jetstreamManager(connection, { timeout, checkAPI: false });
-    await this.consumeUntilClosed(this.client);
+    await Promise.all(this.followers.map((follower) => follower.consumeUntilClosed(client)));
   }
 
   private async connect(): Promise<NatsConnection | undefined> {
     const { nats } = this.config;
-    for (let attempt = 1; !this.closed; attempt++) {
+    for (let attempt = 1; !this.closing.signal.aborted; attempt++) {
       try {
         const connection = await connect({
           ...(await natsConnectionOptions(nats)),
@@ -171,7 +171,7 @@ export class RevocationReplica implements ReplicaGauges {
           pingInterval: 5000,
           maxPingOut: 2,
         });
-        if (this.closed) {
+        if (this.closing.signal.aborted) {
           await connection.close();
           return undefined;
         }
@@ -180,7 +180,7 @@ export class RevocationReplica implements ReplicaGauges {
         if (attempt === 1 || attempt % 20 === 0) {
           this.logger.warn({ err: describeError(error), servers: nats.servers, attempt }, 'cannot connect to NATS; retrying');
         }
-        await this.pause(retryDelay(attempt));
+        await delay(Math.min(5000, 250 * 2 ** Math.min(attempt, 5)), undefined, { signal: this.closing.signal }).catch(() => undefined);
       }
     }
     return undefined;
@@ -188,167 +188,60 @@ export class RevocationReplica implements ReplicaGauges {
 
   private async watchConnection(connection: NatsConnection): Promise<void> {
     for await (const status of connection.status()) {
+      const sequences = Object.fromEntries(this.followers.map((follower) => [follower.stream, follower.appliedSequence()]));
       if (status.type === 'disconnect') {
         this.connected = false;
-        this.logger.warn({ server: status.server, appliedSeq: this.appliedSeq }, 'disconnected from NATS; reconnecting');
+        this.logger.warn({ server: status.server, appliedSeq: sequences }, 'disconnected from NATS; reconnecting');
       } else if (status.type === 'reconnect') {
         this.connected = true;
         this.metrics?.natsReconnects.inc();
-        this.logger.warn({ server: status.server, appliedSeq: this.appliedSeq, lastKnownSeq: this.lastKnownSeq }, 'reconnected to NATS');
+        this.logger.warn({ server: status.server, appliedSeq: sequences }, 'reconnected to NATS');
       }
     }
   }
 
-  /** Creates the ordered consumer and applies its messages, starting again after each failure or resync. */
-  private async consumeUntilClosed(client: JetStreamClient): Promise<void> {
-    for (let attempt = 1; !this.closed; attempt++) {
-      const generation = this.generation;
-      try {
-        const startAt = this.appliedSeq + 1;
-        this.consumer = await client.consumers.get(this.config.stream, startAt > 1 ? { opt_start_seq: startAt } : {});
-        // Short pulls with frequent heartbeats, so that a consumer lost with a server is noticed in seconds.
-        this.messages = await this.consumer.consume({ max_messages: 256, expires: 10_000, idle_heartbeat: 2_000 });
-        this.missingStreamLogged = false;
-        this.logger.info({ stream: this.config.stream, startSeq: startAt }, 'reading revocation stream');
-        attempt = 0;
-        for await (const message of this.messages) {
-          await this.applyMessage(message.seq, message.string(), generation);
-        }
-      } catch (error) {
-        this.logConsumerFailure(error);
-        await this.pause(retryDelay(attempt));
-      }
-    }
-  }
-
-  private logConsumerFailure(error: unknown): void {
-    if (this.closed) return;
-    if (isStreamNotFound(error)) {
-      if (!this.missingStreamLogged) {
-        this.logger.warn({ stream: this.config.stream }, 'revocation stream not found; create it with "revgate stream init"');
-      }
-      this.missingStreamLogged = true;
-      return;
-    }
-    this.logger.warn({ err: describeError(error), stream: this.config.stream }, 'revocation consumer failed; retrying');
-  }
-
-  private async applyMessage(sequence: number, compact: string, generation: number): Promise<void> {
+  /** Verifies one event and applies it; any failure skips the message, so one bad message never stops a stream. */
+  private async applyMessage(sequence: number, compact: string, follower: StreamFollower): Promise<void> {
+    const context = { stream: follower.stream, seq: sequence };
+    let event;
     try {
-      const event = await verifyRevocationEvent(compact, this.responderKeys);
-      const result = this.denylist.apply(event);
-      this.metrics?.revocationEvents.inc({ result: 'applied', reason: result === 'applied' ? 'ok' : result });
-      this.logger.info(
-        { seq: sequence, revocationId: event.id, kind: event.target.kind, iss: event.target.iss, signedBy: event.signedBy, result },
-        'revocation applied',
-      );
+      event = await verifyRevocationEvent(compact, this.responderKeys, this.now());
     } catch (error) {
-      // Any failure skips the message: one bad message must never stop the stream from being applied.
       const reason = error instanceof EventRejectedError ? error.reason : 'malformed';
       this.metrics?.revocationEvents.inc({ result: 'rejected', reason });
-      this.logger.warn({ seq: sequence, reason, detail: describeError(error) }, 'revocation event rejected');
-    }
-
-    if (generation !== this.generation) return;
-    this.appliedSeq = sequence;
-    this.tracker.applied(sequence);
-    this.noteConfirmation();
-  }
-
-  private confirm(sentAt: number): void {
-    this.tracker.confirm(sentAt);
-    this.noteConfirmation();
-  }
-
-  /** Logs the first confirmation since start, which makes the proxy ready. */
-  private noteConfirmation(): void {
-    if (this.syncedSinceStart || !this.tracker.confirmedSince(this.startedAt)) return;
-    this.syncedSinceStart = true;
-    this.logger.info({ stream: this.config.stream, appliedSeq: this.appliedSeq, entries: this.denylist.size }, 'revocation replica in sync');
-  }
-
-  /** Asks the server where the stream ends; confirms the replica current, or starts a resync. */
-  private async probe(): Promise<void> {
-    if (this.probing || !this.manager || this.closed) return;
-    this.probing = true;
-    const sentAt = this.now();
-    try {
-      const info = await this.manager.streams.info(this.config.stream);
-      const lastSeq = info.state.last_seq;
-      if (this.streamCreated === undefined) this.streamCreated = info.created;
-      if (info.created !== this.streamCreated || lastSeq < this.appliedSeq) {
-        const reason = info.created !== this.streamCreated ? 'stream was recreated' : 'stream sequence went backwards';
-        this.resync(reason, info.created, lastSeq);
-        return;
-      }
-      this.noteStreamFound();
-      this.lastKnownSeq = lastSeq;
-      if (this.appliedSeq >= lastSeq) {
-        this.confirm(sentAt);
-        return;
-      }
-      // Messages past the applied sequence may all have been replaced or aged out; the consumer knows.
-      const consumerInfo = await this.consumer?.info().catch(() => undefined);
-      if (consumerInfo && consumerInfo.num_pending === 0) {
-        this.tracker.expect(sentAt, consumerInfo.delivered.stream_seq, this.appliedSeq);
-        this.noteConfirmation();
-        return;
-      }
-      this.checkConsumerProgress(consumerInfo !== undefined);
-    } catch (error) {
-      if (isStreamNotFound(error)) this.noteStreamMissing();
-      else this.logger.debug({ err: describeError(error) }, 'revocation stream probe failed');
-    } finally {
-      this.probing = false;
-    }
-  }
-
-  /**
-   * Recreates the consumer when the stream answers but the replica stays behind it for several
-   * probes: the consumer was lost with a cluster node, or it stalled. The ordered consumer would
-   * notice by itself only after missing heartbeats, which takes longer.
-   */
-  private checkConsumerProgress(consumerAnswered: boolean): void {
-    if (this.appliedSeq !== this.progress.sequence) {
-      this.progress = { sequence: this.appliedSeq, probesBehind: 0 };
+      this.logger.warn({ ...context, reason, detail: describeError(error) }, 'revocation event rejected');
       return;
     }
-    this.progress.probesBehind++;
-    if (this.progress.probesBehind < PROBES_BEFORE_RESTART) return;
 
-    this.logger.warn(
-      { stream: this.config.stream, appliedSeq: this.appliedSeq, lastKnownSeq: this.lastKnownSeq, consumerAnswered },
-      'revocation consumer makes no progress; recreating it',
-    );
-    this.progress.probesBehind = 0;
-    void this.messages?.close();
+    const audit = { ...context, eventId: event.id, signedBy: event.signedBy, actor: event.actor, reason: event.reason };
+    const { command } = event;
+    if (command.action === 'ignore') {
+      this.metrics?.revocationEvents.inc({ result: 'applied', reason: 'ignored' });
+      this.logger.info({ ...audit, detail: command.detail }, 'revocation event ignored');
+      return;
+    }
+    if (command.action === 'lift') {
+      const result = this.denylist.lift(command.revocationId, event.issuedAt);
+      this.metrics?.revocationEvents.inc({ result: 'applied', reason: result === 'lifted' ? 'lifted' : `lift_${result}` });
+      this.logger.info({ ...audit, revocationId: command.revocationId, result }, 'revocation lift applied');
+      return;
+    }
+
+    const { target } = command;
+    const result = this.denylist.apply({ ...event, target });
+    this.metrics?.revocationEvents.inc({ result: 'applied', reason: result === 'applied' ? 'ok' : result });
+    this.logger.info({ ...audit, revocationId: event.id, kind: target.kind, iss: target.iss, result }, 'revocation applied');
   }
 
-  private resync(reason: string, created: string, lastSeq: number): void {
-    this.metrics?.replicaResyncs.inc();
-    this.logger.warn(
-      { stream: this.config.stream, reason, appliedSeq: this.appliedSeq, streamLastSeq: lastSeq, created },
-      'revocation stream changed; replaying it from the start and keeping existing entries',
-    );
-    this.generation++;
-    this.streamCreated = created;
-    this.appliedSeq = 0;
-    this.lastKnownSeq = lastSeq;
-    this.tracker.clearAwaited();
-    void this.messages?.close();
+  private async probe(): Promise<void> {
+    const manager = this.manager;
+    if (!manager) return;
+    await Promise.all(this.followers.map((follower) => follower.probe(manager)));
   }
 
-  /** Warns once when the stream disappears; the staleness it causes is what alerts. */
-  private noteStreamMissing(): void {
-    if (this.streamMissing) return;
-    this.streamMissing = true;
-    this.logger.warn({ stream: this.config.stream, appliedSeq: this.appliedSeq }, 'revocation stream not found; recreate it with "revgate stream init"');
-  }
-
-  private noteStreamFound(): void {
-    if (!this.streamMissing) return;
-    this.streamMissing = false;
-    this.logger.warn({ stream: this.config.stream }, 'revocation stream found again');
+  private prune(): void {
+    const dropped = this.denylist.prune();
+    if (dropped > 0) this.logger.debug({ dropped }, 'dropped expired revocation entries');
   }
 
   private async loadSnapshot(): Promise<void> {
@@ -365,27 +258,29 @@ export class RevocationReplica implements ReplicaGauges {
     }
     const { state } = result;
     const imported = this.denylist.importRows(state.entries);
-    this.appliedSeq = state.sequence;
-    this.streamCreated = state.streamCreated;
-    this.tracker = new StalenessTracker(this.now, state.confirmedAt ?? undefined);
-    this.savedVersion = `${state.sequence}:${imported}`;
+    for (const follower of this.followers) {
+      const position = state.streams[follower.stream];
+      if (position) follower.restore(position, state.confirmedAt ?? undefined);
+    }
+    this.savedVersion = this.snapshotVersion();
     this.logger.info(
-      { file, sequence: state.sequence, entries: imported, confirmedAt: state.confirmedAt && new Date(state.confirmedAt).toISOString() },
-      'revocation snapshot loaded; stale since it was confirmed until the stream confirms it again',
+      { file, streams: state.streams, entries: imported, confirmedAt: state.confirmedAt && new Date(state.confirmedAt).toISOString() },
+      'revocation snapshot loaded; stale since it was confirmed until the streams confirm it again',
     );
   }
 
   private async saveSnapshot(): Promise<void> {
     const file = this.config.snapshot?.path;
-    const version = `${this.appliedSeq}:${this.denylist.size}`;
+    const version = this.snapshotVersion();
     if (file === undefined || version === this.savedVersion || this.saving) return;
     this.saving = true;
     try {
+      const confirmations = this.followers.map((follower) => follower.confirmedAt());
+      const oldest = confirmations.some((time) => time === undefined) ? null : Math.min(...(confirmations as number[]));
       await writeSnapshot(file, {
         stream: this.config.stream,
-        streamCreated: this.streamCreated,
-        sequence: this.appliedSeq,
-        confirmedAt: this.tracker.confirmedAtMs() ?? null,
+        streams: Object.fromEntries(this.followers.map((follower) => [follower.stream, follower.position()])),
+        confirmedAt: oldest,
         entries: this.denylist.exportRows(),
       });
       this.savedVersion = version;
@@ -396,18 +291,7 @@ export class RevocationReplica implements ReplicaGauges {
     }
   }
 
-  private async pause(milliseconds: number): Promise<void> {
-    await delay(milliseconds, undefined, { signal: this.closing.signal }).catch(() => undefined);
-  }
-
-  private prune(): void {
-    const dropped = this.denylist.prune();
-    if (dropped > 0) this.logger.debug({ dropped }, 'dropped expired revocation entries');
+  private snapshotVersion(): string {
+    return `${this.followers.map((follower) => follower.appliedSequence()).join(',')}:${this.denylist.size}`;
   }
 }
-
-function retryDelay(attempt: number): number {
-  const base = Math.min(MAX_RETRY_DELAY_MS, 250 * 2 ** Math.min(attempt, 5));
-  return base / 2 + Math.random() * (base / 2);
-}
-

@@ -9,7 +9,16 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, typ
 
 import { readJwksFile } from '../auth/issuers.js';
 import { RevgateError } from '../errors.js';
-import { RESPONDER_ALGORITHMS, type SigningKey } from './event.js';
+import type { RevocationConfig } from '../config/schema.js';
+import { RESPONDER_ALGORITHMS, type ResponderKeys, type SigningKey } from './event.js';
+
+/** Reads the responder key sets that a revocation config names. */
+export async function loadResponderKeys(config: Pick<RevocationConfig, 'trustedResponders' | 'liftResponders'>): Promise<ResponderKeys> {
+  return {
+    revoke: await loadTrustedResponders(config.trustedResponders.file),
+    lift: config.liftResponders ? await loadTrustedResponders(config.liftResponders.file) : undefined,
+  };
+}
 
 /** Reads the trusted responder JWKS and returns a key lookup for event verification. */
 export async function loadTrustedResponders(file: string): Promise<JWTVerifyGetKey> {

@@ -14,11 +14,13 @@ import type { SnapshotRow } from './denylist.js';
 const FORMAT = 'revgate-snapshot 1';
 
 export interface SnapshotState {
+  /** The configured stream name; a snapshot of another name is ignored. */
   stream: string;
-  /** Creation time of the stream, as JetStream reports it; a different value means another stream. */
-  streamCreated: string | undefined;
-  /** The last stream sequence the entries include. */
-  sequence: number;
+  /**
+   * Per stream: the last sequence the entries include, and the stream's creation time as JetStream
+   * reports it (a different time on start means another stream, which is then replayed).
+   */
+  streams: Record<string, { sequence: number; created: string | undefined }>;
   /** Time (milliseconds) the replica was last confirmed current, or null if it never was. */
   confirmedAt: number | null;
   entries: SnapshotRow[];
@@ -64,8 +66,9 @@ export async function readSnapshot(file: string, stream: string): Promise<Snapsh
     return { problem: 'body is not valid JSON' };
   }
   if (state.stream !== stream) return { problem: `belongs to stream ${String(state.stream)}, not ${stream}` };
-  if (!Number.isInteger(state.sequence) || state.sequence < 0 || !Array.isArray(state.entries)) {
-    return { problem: 'has an invalid sequence or entry list' };
+  const positions = state.streams !== null && typeof state.streams === 'object' ? Object.values(state.streams) : undefined;
+  if (!positions || !positions.every((position) => Number.isInteger(position?.sequence) && position.sequence >= 0) || !Array.isArray(state.entries)) {
+    return { problem: 'has an invalid stream position or entry list' };
   }
   return { state };
 }

@@ -1,10 +1,15 @@
 /**
- * The revocation stream: its NATS subjects and its limits.
+ * The revocation streams: their NATS subjects and their limits.
  *
  * Each revocation key (kind, issuer and value) has its own subject, named by a hash so that any
- * claim value yields a valid subject token, and the stream keeps one message per subject. A
- * repeated revocation therefore replaces the earlier message instead of growing the stream, and
- * `max_age` drops messages once no token they could match is still valid.
+ * claim value yields a valid subject token, and a stream keeps one message per subject. A repeated
+ * revocation or a lift therefore replaces the earlier message instead of growing the stream.
+ *
+ * There are two streams, because NATS 2.9 has no per-message age limit. The main stream, `<name>`,
+ * holds time-bound revocations and drops them with `max_age` once no token they could match is
+ * still valid. `<name>_UNTIL_LIFTED` has no age limit and holds revocations that last until lifted
+ * (signing keys, minimum versions, and subjects, sessions or clients revoked without a time); it
+ * stays small because it holds one message per such key.
  */
 import { createHash } from 'node:crypto';
 
@@ -20,23 +25,41 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 
-import type { RevocationTarget } from './event.js';
+import { lastsUntilLifted, selectorValue, type RevocationTarget } from './target.js';
 
 export const DEFAULT_STREAM = 'REVGATE';
 
 /** Window in which JetStream drops a publish whose message id it has already stored. */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
+/** The stream that holds revocations lasting until lifted, next to the main stream `name`. */
+export function untilLiftedStream(name: string): string {
+  return `${name}_UNTIL_LIFTED`;
+}
+
+/** Both stream names for a configured name: the main one first. */
+export function streamNames(name: string): [string, string] {
+  return [name, untilLiftedStream(name)];
+}
+
 /** The subjects of a stream: `revgate.<stream>.<kind>.<hash>`. */
 export function streamSubjects(stream: string): string {
   return `revgate.${stream}.>`;
 }
 
-/** The subject that holds the latest event for one revocation key. */
-export function subjectFor(stream: string, target: RevocationTarget): string {
-  const value = target.kind === 'subject' ? target.sub : 'jti' in target ? `jti:${target.jti}` : `sha256:${target.sha256}`;
+/** The stream that holds a target's revocation and lifts. */
+export function streamFor(name: string, target: RevocationTarget): string {
+  return lastsUntilLifted(target) ? untilLiftedStream(name) : name;
+}
+
+/**
+ * The subject that holds the latest event for one revocation key: `revgate.<stream>.<kind>.<hex>`,
+ * where hex is the SHA-256 of `<length of iss>:<iss><selector value>` (docs/revocation.md has examples).
+ */
+export function subjectFor(name: string, target: RevocationTarget): string {
+  const value = selectorValue(target);
   const digest = createHash('sha256').update(`${target.iss.length}:${target.iss}${value}`).digest('hex');
-  return `revgate.${stream}.${target.kind}.${digest}`;
+  return `revgate.${streamFor(name, target)}.${target.kind}.${digest}`;
 }
 
 export interface StreamLimits {
@@ -50,6 +73,7 @@ export interface StreamLimits {
 export const DEFAULT_MAX_MESSAGES = 1_000_000;
 
 export function streamConfig(stream: string, limits: StreamLimits): Partial<StreamConfig> & { name: string } {
+  const untilLifted = stream.endsWith('_UNTIL_LIFTED');
   return {
     name: stream,
     subjects: [streamSubjects(stream)],
@@ -60,10 +84,17 @@ export function streamConfig(stream: string, limits: StreamLimits): Partial<Stre
     discard: DiscardPolicy.New,
     max_msgs: limits.maxMessages,
     max_msgs_per_subject: 1,
-    max_age: nanos(limits.maxAge),
+    max_age: untilLifted ? 0 : nanos(limits.maxAge),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     num_replicas: limits.replicas,
   };
+}
+
+/** Creates both streams of a name, or updates their limits; returns each one's info and what happened. */
+export async function ensureStreams(manager: JetStreamManager, name: string, limits: StreamLimits): Promise<{ info: StreamInfo; created: boolean }[]> {
+  const results = [];
+  for (const stream of streamNames(name)) results.push(await ensureStream(manager, stream, limits));
+  return results;
 }
 
 /** Creates the stream, or updates its limits when it exists; returns the stream info and what happened. */

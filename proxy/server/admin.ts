@@ -1,24 +1,33 @@
 /**
  * The admin listener (127.0.0.1 by default): `/metrics` for Prometheus, `/healthz` for liveness,
- * `/readyz` for readiness, `/status` for people. Nothing here returns a token or a claim.
+ * `/readyz` for readiness, `/status` for people, and `POST /reload` when `adminReload` is on.
+ * Nothing here returns a token or a claim.
  */
 import http from 'node:http';
 
-import type { RevocationConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RevocationReplica } from '../revocation/replica.js';
-import { VERSION } from '../version.js';
+import { handleRevocationApi, type RevocationApiDependencies } from './admin-revocations.js';
+import type { ReloadOutcome } from './reload.js';
+import type { StatusDocument } from './status.js';
 
 export interface AdminDependencies {
   metrics: Metrics;
-  replica: RevocationReplica;
-  revocation: RevocationConfig;
-  configDigest: string;
+  /** Reason the proxy is not ready, or undefined when it is ready. */
+  notReadyReason: () => string | undefined;
+  status: () => StatusDocument;
+  /** Starts a reload for `POST /reload`; returns undefined when `adminReload` is off. */
+  reload: () => Promise<ReloadOutcome> | undefined;
+  revocationApi: RevocationApiDependencies;
 }
 
 export function createAdminServer(deps: AdminDependencies): http.Server {
   return http.createServer((request, response) => {
-    void route(deps, request.method ?? '', new URL(request.url ?? '/', 'http://admin').pathname, response);
+    const url = new URL(request.url ?? '/', 'http://admin');
+    void handleRevocationApi(deps.revocationApi, request, response, url).then((handled) => {
+      if (handled) return;
+      if (url.pathname === '/reload') return reload(deps, request, response);
+      return route(deps, request.method ?? '', url.pathname, response);
+    });
   });
 }
 
@@ -29,7 +38,7 @@ async function route(deps: AdminDependencies, method: string, path: string, resp
     case '/healthz':
       return sendJson(response, 200, { status: 'ok' });
     case '/readyz': {
-      const reason = notReadyReason(deps);
+      const reason = deps.notReadyReason();
       return sendJson(response, reason ? 503 : 200, reason ? { ready: false, reason } : { ready: true });
     }
     case '/metrics': {
@@ -39,35 +48,22 @@ async function route(deps: AdminDependencies, method: string, path: string, resp
       return;
     }
     case '/status':
-      return sendJson(response, 200, statusDocument(deps));
+      return sendJson(response, 200, deps.status());
     default:
       return sendJson(response, 404, { error: 'not_found' });
   }
 }
 
-/** Returns why the proxy is not ready, or undefined when it is. */
-function notReadyReason(deps: AdminDependencies): string | undefined {
-  if (!deps.replica.synced()) return 'replica_not_synced';
-  const { failWhenStale } = deps.revocation.readiness;
-  if (failWhenStale && deps.replica.stalenessSeconds() > deps.revocation.maxStaleness / 1000) return 'replica_stale';
-  return undefined;
-}
-
-function statusDocument(deps: AdminDependencies): Record<string, unknown> {
-  const { replica } = deps;
-  const staleness = replica.stalenessSeconds();
-  return {
-    version: VERSION,
-    stream: deps.revocation.stream,
-    synced: replica.synced(),
-    stalenessSeconds: Number.isFinite(staleness) ? staleness : null,
-    appliedSequence: replica.appliedSequence(),
-    lastKnownSequence: replica.lastKnownSequence(),
-    entries: replica.entriesByKind(),
-    natsConnected: replica.natsConnected(),
-    natsServer: replica.connectedServer() ?? null,
-    configDigest: deps.configDigest,
-  };
+/** Handles `POST /reload`: responds 200 with the outcome when the new config runs, 422 with every problem when it was rejected. */
+async function reload(deps: AdminDependencies, request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  request.resume();
+  if (request.method !== 'POST') return sendJson(response, 405, { error: 'method_not_allowed' });
+  const outcome = deps.reload();
+  if (outcome === undefined) {
+    return sendJson(response, 403, { error: 'reload_disabled', message: 'POST /reload is off; set adminReload: true in the config, or send SIGHUP' });
+  }
+  const result = await outcome;
+  return sendJson(response, result.result === 'success' ? 200 : 422, result);
 }
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown): void {

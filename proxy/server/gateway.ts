@@ -1,27 +1,31 @@
 /**
  * The running proxy: builds every component from a loaded config, starts the two listeners and the
- * revocation replica, and closes them in order. `revgate serve` and the tests both start it here.
+ * revocation replica, reloads the request policy on demand, and shuts down in order.
+ * `revgate serve` and the tests both start it here.
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { Registry } from 'prom-client';
 
-import { IssuerRegistry } from '../auth/issuers.js';
-import { TokenVerifier } from '../auth/verify.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Config, ListenAddress } from '../config/schema.js';
-import type { Logger } from '../observability/logger.js';
+import type { ListenAddress } from '../config/schema.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { Denylist, type BoundsLookup } from '../revocation/denylist.js';
+import { Denylist } from '../revocation/denylist.js';
 import { RevocationReplica } from '../revocation/replica.js';
-import { loadTrustedResponders } from '../revocation/responder-keys.js';
-import { RouteTable } from '../routes/route-table.js';
 import { createUpstreamPool } from '../upstream/pool.js';
 import { VERSION } from '../version.js';
 import { createAdminServer } from './admin.js';
+import { RequestTracker } from './drain.js';
+import { GatewayState } from './gateway-state.js';
+import { IssuerBoundsTable } from './issuer-bounds.js';
 import { RequestPipeline } from './pipeline.js';
+import { buildPolicyBundle, type PolicyBundle } from './policy.js';
 import { createProxyServer } from './proxy-server.js';
+import { ConfigReloader, type ReloadOutcome, type ReloadTrigger } from './reload.js';
+import { shutDown } from './shutdown.js';
+import { buildStatusDocument } from './status.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -36,6 +40,9 @@ export interface Gateway {
   readonly adminUrl: string;
   readonly replica: RevocationReplica;
   readonly denylist: Denylist;
+  /** Reloads the config file. Never rejects: the outcome reports whether the new config runs. */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>;
+  /** Shuts down gracefully (see shutdown.ts); later calls return the same promise. */
   close(): Promise<void>;
 }
 
@@ -45,25 +52,26 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const { logger } = options;
   const now = options.now ?? Date.now;
 
-  const issuers = await IssuerRegistry.load(config.issuers);
-  const responderKeys = await loadTrustedResponders(config.revocation.trustedResponders.file);
+  const lifecycle = componentLogger(logger, 'lifecycle', 'info');
+  const initial = await buildPolicyBundle(config, now);
   const metrics = new Metrics(new Registry(), VERSION);
-  const denylist = new Denylist(issuerBounds(config), now);
+  const bounds = new IssuerBoundsTable(config);
+  const denylist = new Denylist(bounds.lookup(), { versionClaim: config.revocation.versionClaim, now });
   const replica = new RevocationReplica({
     config: config.revocation,
     denylist,
-    responderKeys,
-    logger: logger.child({ component: 'replica' }),
+    responderKeys: initial.responderKeys,
+    // Reconnects and resyncs are warnings, which the replica writes whatever the configured level.
+    logger: componentLogger(logger, 'replica', 'warn'),
     metrics,
     now,
   });
   metrics.observeReplica(replica);
+  metrics.observeVerifier(initial.policy.verifier);
 
   const upstream = createUpstreamPool(config.upstream);
   const pipeline = new RequestPipeline({
-    config,
-    routes: new RouteTable(config.routes, config.revocation.maxStaleness),
-    verifier: new TokenVerifier(issuers, { now }),
+    ...initial.policy,
     denylist,
     freshness: replica,
     upstream,
@@ -72,39 +80,63 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   });
 
   const proxyServer = createProxyServer(config.server, pipeline, logger.child({ component: 'listener' }));
-  const adminServer = createAdminServer({ metrics, replica, revocation: config.revocation, configDigest: loaded.digest });
+  const requests = new RequestTracker(proxyServer);
+  const state: GatewayState = new GatewayState({
+    loaded,
+    replica,
+    requestsInFlight: () => requests.inFlight,
+    lastReload: () => reloader.lastReload(),
+    now,
+  });
+  metrics.observeGateway(state);
+
+  /** Swaps in a reloaded policy. Nothing here awaits, so no request or event runs with half of the change. */
+  const applyReload = (bundle: PolicyBundle, next: LoadedConfig, restartRequired: string[]) => {
+    pipeline.usePolicy(bundle.policy);
+    replica.updateResponderKeys?.(bundle.responderKeys);
+    bounds.update(next.config);
+    metrics.observeVerifier(bundle.policy.verifier);
+    state.replaceConfig(next, restartRequired);
+  };
+  const reloader = new ConfigReloader({
+    running: () => state.loaded,
+    apply: applyReload,
+    metrics,
+    logger: componentLogger(logger, 'reload', 'info'),
+    now,
+  });
+
+  const adminServer = createAdminServer({
+    metrics,
+    notReadyReason: () => state.notReadyReason(),
+    status: () => buildStatusDocument(state, replica, now()),
+    reload: () => (state.loaded.config.adminReload ? reloader.reload('admin') : undefined),
+    revocationApi: { denylist, explain: (token, method, path) => pipeline.explain(token, method, path) },
+  });
   const proxyUrl = await listen(proxyServer, config.listen);
+  const admin = new RequestTracker(adminServer);
   const adminUrl = await listen(adminServer, config.admin).catch(async (error: unknown) => {
-    await closeServer(proxyServer);
+    await requests.drain(0);
     throw error;
   });
   await replica.start();
-  logger.info({ listen: proxyUrl, admin: adminUrl, upstream: config.upstream.url, version: VERSION }, 'revgate started');
+  lifecycle.info({ listen: proxyUrl, admin: adminUrl, upstream: config.upstream.url, version: VERSION, configDigest: loaded.digest }, 'revgate started');
 
-  return {
-    proxyUrl,
-    adminUrl,
-    replica,
-    denylist,
-    async close() {
-      await Promise.all([closeServer(proxyServer), closeServer(adminServer)]);
-      await replica.close();
-      await upstream.close();
-      logger.info('revgate stopped');
-    },
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= shutDown({
+      settings: config.server,
+      beginShutdown: () => state.beginShutdown(),
+      proxy: requests,
+      admin,
+      replica,
+      upstream,
+      logger: lifecycle,
+    });
+    return closing;
   };
-}
 
-/** Returns a lookup of each issuer's lifetime bounds; an unknown issuer gets the largest configured bounds. */
-function issuerBounds(config: Config): BoundsLookup {
-  const bounds = new Map(
-    config.issuers.map((issuer) => [issuer.issuer, { maxLifetime: issuer.maxTokenLifetime / 1000, tolerance: issuer.clockTolerance / 1000 }]),
-  );
-  const largest = {
-    maxLifetime: Math.max(...[...bounds.values()].map((bound) => bound.maxLifetime)),
-    tolerance: Math.max(...[...bounds.values()].map((bound) => bound.tolerance)),
-  };
-  return (iss) => bounds.get(iss) ?? largest;
+  return { proxyUrl, adminUrl, replica, denylist, reload: (trigger) => reloader.reload(trigger), close };
 }
 
 function listen(server: http.Server, address: ListenAddress): Promise<string> {
@@ -116,21 +148,5 @@ function listen(server: http.Server, address: ListenAddress): Promise<string> {
       const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
       resolve(`http://${host}:${bound.port}`);
     });
-  });
-}
-
-/** Connections still open this long after close() are cut, so that a stuck client cannot block shutdown. */
-const DRAIN_TIMEOUT_MS = 10_000;
-
-/** Stops accepting connections and resolves once in-flight requests have finished (or the drain timeout cut them). */
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS).unref();
-    server.close(() => {
-      clearTimeout(cut);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }

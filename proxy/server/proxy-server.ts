@@ -1,14 +1,21 @@
 /**
  * The client-facing HTTP listener. It uses Node's strict HTTP parser (never `insecureHTTPParser`),
  * requires a Host header, and bounds header size and the time a client may take to send headers
- * and the whole request, which is what stops slow-loris clients from holding connections.
+ * and the whole request, which is what stops slow-loris clients from holding connections. With
+ * `server.maxConnections` set, Node closes each connection above the limit as soon as it is accepted.
  */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import type { Config } from '../config/schema.js';
+import { REJECTIONS, Rejection, type RejectionReason } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import { recordListenerRejection } from './listener-rejections.js';
 import type { RequestPipeline } from './pipeline.js';
+import { sendRejection } from './responses.js';
+
+/** Connections dropped at `server.maxConnections` are logged at most once per this interval. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 export function createProxyServer(settings: Config['server'], pipeline: RequestPipeline, logger: Logger): http.Server {
   const server = http.createServer(
@@ -26,17 +33,55 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
     },
     (request, response) => void pipeline.handle(request, response),
   );
+  // With this listener Node no longer sends `100 Continue` by itself; the forwarding step sends it
+  // once every check has passed, so a rejected client is never asked for its body.
+  server.on('checkContinue', (request, response) => void pipeline.handle(request, response));
+  if (settings.maxConnections !== undefined) {
+    server.maxConnections = settings.maxConnections;
+    server.on('drop', createDropLogger(logger, settings.maxConnections));
+  }
 
+  const refuse = (socket: Duplex, reason: RejectionReason, method?: string) => {
+    if (refuseRawSocket(socket, reason)) pipeline.recordListenerRejection(new Rejection(reason), method);
+  };
   // Upgraded connections (WebSocket) bypass the request pipeline, so they are refused outright.
-  server.on('upgrade', (_request, socket: Duplex) => refuseRawSocket(socket, 501, 'upgrade_not_supported'));
-  server.on('connect', (_request, socket: Duplex) => refuseRawSocket(socket, 405, 'method_not_allowed'));
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex) => refuse(socket, 'upgrade_not_supported', request.method));
+  server.on('connect', (request: http.IncomingMessage, socket: Duplex) => refuse(socket, 'method_not_allowed', request.method));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ code: error.code }, 'malformed HTTP request');
-    if (error.code === 'HPE_HEADER_OVERFLOW') return refuseRawSocket(socket, 431, 'headers_too_large');
-    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuseRawSocket(socket, 408, 'request_timeout');
-    refuseRawSocket(socket, 400, 'invalid_request');
+    const reason = clientErrorReason(error);
+    const pending = pendingResponse(socket);
+    if (!pending) return refuse(socket, reason);
+
+    // The request's head was valid and the pipeline holds it, but its body is malformed or too
+    // slow. The error response goes out through the pipeline's response object, the pipeline logs
+    // the same rejection, and ending the request stream stops the upstream request.
+    const rejection = new Rejection(reason, { connection: 'close' });
+    recordListenerRejection(pending.req, rejection);
+    sendRejection(pending, rejection);
+    pending.once('finish', () => pending.req.destroy(error));
   });
   return server;
+}
+
+function clientErrorReason(error: NodeJS.ErrnoException): RejectionReason {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  return 'invalid_request';
+}
+
+/** Returns a `drop` listener that logs the connections dropped since its previous line, at most once per interval. */
+function createDropLogger(logger: Logger, maxConnections: number): () => void {
+  let dropped = 0;
+  let loggedAt = Number.NEGATIVE_INFINITY;
+  return () => {
+    dropped++;
+    const now = Date.now();
+    if (now - loggedAt < DROP_LOG_INTERVAL_MS) return;
+    logger.warn({ dropped, maxConnections }, 'client connections closed at server.maxConnections');
+    dropped = 0;
+    loggedAt = now;
+  };
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -47,14 +92,38 @@ const STATUS_TEXT: Record<number, string> = {
   501: 'Not Implemented',
 };
 
-function refuseRawSocket(socket: Duplex, status: number, reason: string): void {
-  if (!socket.writable) {
+/**
+ * Writes a JSON error response straight to the socket and closes it. Returns false, and only
+ * destroys the socket, when no response can be written: the client is gone, or a response has
+ * already started on this connection and another status line would corrupt it.
+ */
+function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
+  if (!socket.writable || responseStarted(socket)) {
     socket.destroy();
-    return;
+    return false;
   }
+  const status = REJECTIONS[reason];
   const body = JSON.stringify({ error: reason });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\ncontent-type: application/json\r\n` +
       `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
   );
+  return true;
+}
+
+/** Returns the socket's current response while its headers are unsent, the pipeline still deciding. */
+function pendingResponse(socket: Duplex): http.ServerResponse | undefined {
+  const current = currentResponse(socket);
+  return current && !current.headersSent && !current.writableEnded ? current : undefined;
+}
+
+function responseStarted(socket: Duplex): boolean {
+  return currentResponse(socket)?.headersSent === true;
+}
+
+function currentResponse(socket: Duplex): http.ServerResponse | undefined {
+  // NOTE: `_httpMessage` is Node's internal link from a socket to its current response (Node 20);
+  // Node's own default `clientError` handler reads it too, before it writes a 400.
+  const current = (socket as { _httpMessage?: unknown })._httpMessage;
+  return current instanceof http.ServerResponse ? current : undefined;
 }

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 
 import { Rejection } from '../errors.js';
+import { listenerRejectionOf } from '../server/listener-rejections.js';
 import { buildClientHeaders } from './headers.js';
 
 /** undici error codes for an upstream that was too slow; the client gets 504. */
@@ -19,6 +20,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 const KNOWN_CODES = new Set([
   ...TIMEOUT_CODES, 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET',
   'UND_ERR_CLOSED', 'UND_ERR_INFO', 'UND_ERR_ABORTED', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'invalid_response',
 ]);
 
 export interface UpstreamRequest {
@@ -40,6 +42,11 @@ export class UpstreamError extends Rejection {
   }
 }
 
+/** Returns true when the client sent `Expect: 100-continue` and waits for `100 Continue` before the body. */
+function expectsContinue(request: IncomingMessage): boolean {
+  return request.headers.expect?.trim().toLowerCase() === '100-continue';
+}
+
 /** Returns true when the request has a body to stream (RFC 9112 section 6.3). */
 function hasBody(request: IncomingMessage): boolean {
   const length = request.headers['content-length'];
@@ -56,11 +63,17 @@ export async function forwardRequest(
   response: ServerResponse,
   upstream: UpstreamRequest,
 ): Promise<UpstreamOutcome> {
+  const failedEarly = listenerRejectionOf(request);
+  if (failedEarly) throw failedEarly;
+
   const abort = new AbortController();
   const abortOnClientClose = () => {
     if (!response.writableFinished) abort.abort();
   };
   response.once('close', abortOnClientClose);
+
+  // The listener holds `100 Continue` back until here, so a rejected client never sends its body.
+  if (expectsContinue(request)) response.writeContinue();
 
   const started = performance.now();
   let result: Dispatcher.ResponseData;
@@ -74,11 +87,18 @@ export async function forwardRequest(
     });
   } catch (error) {
     response.off('close', abortOnClientClose);
-    throw toUpstreamError(error);
+    throw clientFailure(request, response) ?? toUpstreamError(error);
   }
   const upstreamSeconds = (performance.now() - started) / 1000;
 
-  response.writeHead(result.statusCode, buildClientHeaders(result.headers));
+  try {
+    response.writeHead(result.statusCode, buildClientHeaders(result.headers));
+  } catch {
+    // Node refused a status or header that undici accepted; the body would hold the connection.
+    result.body.destroy();
+    response.off('close', abortOnClientClose);
+    throw new UpstreamError('invalid_response', false);
+  }
   try {
     await pipeline(result.body, response);
   } catch {
@@ -92,10 +112,29 @@ export async function forwardRequest(
   return { status: result.statusCode, upstreamSeconds };
 }
 
+/**
+ * Returns the rejection for a dispatch that failed because of the client rather than the upstream,
+ * or undefined: the listener rejected the request's body, or the client hung up. Such failures
+ * must not count as upstream errors.
+ */
+function clientFailure(request: IncomingMessage, response: ServerResponse): Rejection | undefined {
+  return listenerRejectionOf(request) ?? (response.destroyed ? new Rejection('client_closed') : undefined);
+}
+
 function toUpstreamError(error: unknown): UpstreamError {
-  const code = (error as { code?: unknown }).code;
-  const name = typeof code === 'string' ? code : (error as { name?: unknown }).name === 'AbortError' ? 'UND_ERR_ABORTED' : 'other';
+  const name = errorCode(error);
   return new UpstreamError(metricCode(name), TIMEOUT_CODES.has(name));
+}
+
+/**
+ * Returns the error's code. undici 7 leaves `code` unset on most HTTPParserErrors and raises an
+ * assertion (`ERR_ASSERTION`) for a status below 100, so both are read by their names here.
+ */
+function errorCode(error: unknown): string {
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  if (name === 'HTTPParserError' || code === 'ERR_ASSERTION') return 'invalid_response';
+  if (typeof code === 'string') return code;
+  return name === 'AbortError' ? 'UND_ERR_ABORTED' : 'other';
 }
 
 /** Keeps the label set small: every llhttp parse error (`HPE_*`) counts as one invalid response. */

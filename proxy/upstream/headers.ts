@@ -10,6 +10,9 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
+import { forwardedHeaders } from './forwarded.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'transfer-encoding', 'upgrade',
@@ -17,7 +20,8 @@ const HOP_BY_HOP = new Set([
 
 /**
  * Request headers the proxy sets itself or must not pass on: `host` comes from the upstream URL,
- * and undici rejects `expect` (Node's server has already sent `100 Continue` to the client).
+ * and undici rejects `expect` (the proxy sends `100 Continue` to the client itself, just before it
+ * forwards the request).
  */
 const REPLACED_REQUEST_HEADERS = new Set(['host', 'expect', 'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
@@ -37,7 +41,7 @@ export function normalizeHeaderName(name: string): string {
 }
 
 /** Returns the normalized names listed in `Connection` header values. */
-function connectionListed(values: readonly string[] | undefined): Set<string> {
+export function connectionListed(values: readonly string[] | undefined): Set<string> {
   const names = new Set<string>();
   for (const value of values ?? []) {
     for (const name of value.split(',')) {
@@ -63,6 +67,7 @@ export function buildUpstreamHeaders(
   request: IncomingMessage,
   identityHeaderNames: ReadonlySet<string>,
   identity: ForwardedIdentity,
+  trustedProxies: TrustedProxies,
 ): string[] {
   const listed = connectionListed(request.headersDistinct['connection']);
   const output: string[] = [];
@@ -77,9 +82,7 @@ export function buildUpstreamHeaders(
     output.push(name, raw[index + 1] ?? '');
   }
 
-  output.push('x-forwarded-for', request.socket.remoteAddress ?? '');
-  output.push('x-forwarded-proto', 'http');
-  if (request.headers.host !== undefined) output.push('x-forwarded-host', request.headers.host);
+  for (const [name, value] of forwardedHeaders(request, trustedProxies)) output.push(name, value);
   for (const [name, value] of identity.headers) output.push(name, value);
   return output;
 }

@@ -41,7 +41,7 @@ describe('revgate revoke', () => {
       '--signing-key', workspace.responder.privateKeyFile, '--reason', 'test',
     ]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /--before "2999-01-01T00:00:00Z": is in the future/);
+    assert.match(result.stderr, /before "2999-01-01T00:00:00Z": is in the future/);
   });
 
   test('missing reason is a usage error', async () => {
@@ -107,7 +107,7 @@ describe('revgate config check', () => {
     const result = await runCli(['config', 'check', file]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /issuers\[0\]\.jwks: .*missing\.json: cannot be read as a JWKS \(ENOENT\)/);
-    assert.match(result.stderr, /revocation\.trustedResponders: .*missing-responders\.json/);
+    assert.match(result.stderr, /revocation responder keys: .*missing-responders\.json/);
   });
 });
 

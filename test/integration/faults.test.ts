@@ -115,7 +115,8 @@ describe('fault matrix', () => {
       await eventually(async () => (await statusOf(proxy, admin, '/admin')) === 503, 5000, 100);
 
       await initStream(nats.url);
-      await eventually(async () => (await metric(proxy, 'revgate_replica_resyncs_total')) === 1, 10_000, 100);
+      // Both streams were lost, so both are replayed.
+      await eventually(async () => (await metric(proxy, 'revgate_replica_resyncs_total')) === 2, 10_000, 100);
       assert.ok(proxy.logs.some((line) => line.includes('"level":"warn"') && line.includes('revocation stream changed')));
       await eventually(async () => (await statusOf(proxy, admin, '/admin')) === 200, 10_000, 100);
       // The entry from the lost stream is kept: losing the stream never lifts a revocation.
@@ -206,7 +207,12 @@ describe('proxy starting while NATS is down', () => {
     await revokeJti(nats, 'beyond-revoked');
 
     const snapshot = { path: path.join(workspace.folder, 'beyond.state') };
-    await writeSnapshot(snapshot.path, { stream: 'REVGATE', streamCreated: undefined, sequence: 999, confirmedAt: Date.now(), entries: [] });
+    await writeSnapshot(snapshot.path, {
+      stream: 'REVGATE',
+      streams: { REVGATE: { sequence: 999, created: undefined }, REVGATE_UNTIL_LIFTED: { sequence: 0, created: undefined } },
+      confirmedAt: Date.now(),
+      entries: [],
+    });
     const proxy = await startProxy(workspace, { upstreamUrl: upstream.url, natsUrl: nats.url, revocation: { snapshot } }, 'beyond.yaml');
     try {
       await eventually(async () => (await metric(proxy, 'revgate_replica_resyncs_total')) === 1, 10_000, 100);
@@ -219,7 +225,7 @@ describe('proxy starting while NATS is down', () => {
 
   test('snapshot of another stream is ignored', async () => {
     const snapshot = { path: path.join(workspace.folder, 'other-stream.state') };
-    await writeSnapshot(snapshot.path, { stream: 'OTHER', streamCreated: undefined, sequence: 5, confirmedAt: Date.now(), entries: [] });
+    await writeSnapshot(snapshot.path, { stream: 'OTHER', streams: { OTHER: { sequence: 5, created: undefined } }, confirmedAt: Date.now(), entries: [] });
     const { nats, proxy } = await startSynced('other-stream', { snapshot });
     try {
       assert.ok(proxy.logs.some((line) => line.includes('belongs to stream OTHER')));

@@ -21,6 +21,8 @@ export interface Workspace {
   responder: TestResponder;
   /** A second responder whose key the proxies do not trust. */
   untrustedResponder: TestResponder;
+  /** A responder trusted only for lifts (revocation.liftResponders). */
+  liftResponder: TestResponder;
   dispose(): Promise<void>;
 }
 
@@ -29,7 +31,8 @@ export async function createWorkspace(): Promise<Workspace> {
   const issuer = await TestIssuer.create(folder);
   const responder = await TestResponder.create(folder, 'responder-1', true);
   const untrustedResponder = await TestResponder.create(folder, 'intruder', false);
-  return { folder, issuer, responder, untrustedResponder, dispose: () => rm(folder, { recursive: true, force: true }) };
+  const liftResponder = await TestResponder.create(folder, 'lead', false);
+  return { folder, issuer, responder, untrustedResponder, liftResponder, dispose: () => rm(folder, { recursive: true, force: true }) };
 }
 
 export interface ProxyOptions {
@@ -72,6 +75,7 @@ export function defaultConfig(workspace: Workspace, options: ProxyOptions): Reco
       nats: { servers: [options.natsUrl].flat(), reconnectWait: '200ms', ...options.nats },
       stream: options.stream ?? 'REVGATE',
       trustedResponders: { file: workspace.responder.jwksFile },
+      liftResponders: { file: workspace.liftResponder.jwksFile },
       maxStaleness: '2s',
       probeInterval: '250ms',
       ...options.revocation,
