@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NODE_TEST := node --test --test-reporter=spec --import tsx
-TEST_FILES = $(wildcard test/unit/*.test.ts test/integration/*.test.ts)
+TEST_FILES = $(wildcard test/unit/*.test.ts test/integration/*.test.ts test/fuzz/*.test.ts)
 
-.PHONY: help deps nats-server build typecheck test demo clean
+.PHONY: help deps nats-server prometheus build typecheck test demo clean
 
 help:
 	@echo "make demo   run the revocation walkthrough on loopback (nats-server, upstream, issuer, proxy)"
 	@echo "make test   install what is missing, type-check, and run every test"
+	@echo "make fuzz   run the test/fuzz properties long (FUZZ_RUNS, default 100000; FUZZ_SEED replays a run)"
 	@echo "make build  compile to dist/ (the revgate command)"
 
 node_modules/.package-lock.json: package-lock.json
@@ -24,6 +25,12 @@ nats-server:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nats-server; \
 	  else echo "nats-server is missing: install it with 'sudo apt-get install nats-server' (Debian/Ubuntu), then rerun"; exit 1; fi; }
 
+# The Debian package prometheus brings promtool and a Prometheus server; the monitoring tests use both.
+prometheus:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq prometheus; \
+	  else echo "prometheus is missing: install it with 'sudo apt-get install prometheus' (Debian/Ubuntu), then rerun"; exit 1; fi; }
+
 build: deps
 	npx tsc -p tsconfig.json
 	chmod +x dist/main.js
@@ -33,9 +40,15 @@ typecheck: deps
 	npx tsc -p test/tsconfig.json --noEmit
 
 # node --test exits 0 when it finds no test file, so the file list is checked first.
-test: deps nats-server build typecheck
+test: deps nats-server prometheus build typecheck
 	@test -n "$(TEST_FILES)" || { echo "no test files found under test/"; exit 1; }
 	$(NODE_TEST) $(TEST_FILES)
+
+# The same properties as in `make test` with FUZZ_RUNS runs each; properties that sign tokens or send requests get a fraction.
+FUZZ_RUNS ?= 100000
+.PHONY: fuzz
+fuzz: deps nats-server
+	FUZZ_RUNS=$(FUZZ_RUNS) $(NODE_TEST) $(wildcard test/fuzz/*.test.ts)
 
 demo: deps nats-server build
 	node --import tsx deploy/demo/demo.ts

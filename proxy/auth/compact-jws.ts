@@ -1,9 +1,9 @@
 /**
  * Strict syntax of a compact JWS (RFC 7515 section 7.1), checked before any key lookup or
- * signature check. jose 6 decodes base64url leniently: it accepts `=` padding and non-zero unused
- * bits, so several strings verify as the same token, and each would be a separate cache entry
- * that an upstream JWT library may read differently. The proxy accepts only the one canonical
- * spelling, and only JSON that every parser reads the same way.
+ * signature check. jose 6 decodes base64url leniently, because it accepts `=` padding and non-zero
+ * unused bits. Several strings then verify as the same token, and each would be a separate cache
+ * entry that an upstream JWT library may read differently. The proxy accepts only the one
+ * canonical spelling, and only JSON that every parser reads the same way.
  */
 import { Rejection } from '../errors.js';
 import { findDuplicateMember } from './json-duplicates.js';
@@ -16,9 +16,9 @@ export interface DecodedJws {
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * Header parameters that change how the payload is read, which the proxy does not implement:
- * `zip` is defined for JWE only (RFC 7516 section 4.1.3), and `b64` selects an unencoded payload
- * (RFC 7797) that RFC 7797 section 7 forbids for JWTs. jose ignores both unless `crit` lists them.
+ * Header parameters that change how the payload is read, which the proxy does not implement. `zip`
+ * is a JWE parameter (RFC 7516). `b64` selects an unencoded payload, which RFC 7797 forbids in
+ * JWTs. jose ignores both unless `crit` lists them.
  */
 const UNSUPPORTED_HEADER_PARAMETERS = ['zip', 'b64'];
 

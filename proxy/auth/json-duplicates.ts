@@ -8,8 +8,8 @@
 /**
  * Returns the first member name that appears twice in one object, at any depth, or undefined.
  * Names are compared after decoding escapes, so `"sub"` and `"su\u0062"` are the same name.
- * Meant for text that JSON.parse accepts; on other text it returns without throwing, and its
- * answer has no meaning.
+ * Meant for text that JSON.parse accepts. On other text it returns without throwing, and its
+ * result has no meaning.
  */
 export function findDuplicateMember(json: string): string | undefined {
   // One entry per open container: the names seen so far for an object, null for an array.

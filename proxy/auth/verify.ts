@@ -117,7 +117,7 @@ export class TokenVerifier {
 
 /**
  * Reads `iss` without trusting it, only to choose which issuer's rules and keys verify the token.
- * The strict syntax check runs here, first, so that jose only ever sees canonical tokens.
+ * The strict syntax check runs here, first, so that jose only receives canonical tokens.
  */
 function readUnverifiedIssuer(token: string): string {
   const { iss } = decodeCompactJws(token).payload;

@@ -18,8 +18,13 @@ export function serveCommand(): Command {
     .action(async (options: { config: string; logLevel?: string }) => {
       const loaded = await loadConfig(options.config);
       const logger = createLogger((options.logLevel ?? loaded.config.logLevel) as 'info');
+      const lifecycle = componentLogger(logger, 'lifecycle', 'info');
+      // SIGHUP would otherwise end the process while it starts.
+      const ignoreHangup = () => lifecycle.warn('SIGHUP ignored: the proxy is still starting; send it again once "revgate started" is logged');
+      process.on('SIGHUP', ignoreHangup);
       const gateway = await startGateway(loaded, { logger });
-      handleSignals(gateway, logger, componentLogger(logger, 'lifecycle', 'info'));
+      process.off('SIGHUP', ignoreHangup);
+      handleSignals(gateway, logger, lifecycle);
     });
 }
 

@@ -14,7 +14,7 @@ const SECRET_NAMES = [
   'cookie', 'Cookie', 'set-cookie', 'Set-Cookie', 'token',
 ];
 
-/** Where a secret may sit: at the top level, in any object one level down, and in a `headers` object two levels down. */
+/** Paths of secrets: at the top level, in any object one level down, and in a `headers` object two levels down. */
 const REDACTED_PATHS = SECRET_NAMES.flatMap((name) => {
   const key = `["${name}"]`;
   return [key, `*${key}`, `*.headers${key}`];

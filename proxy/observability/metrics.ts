@@ -20,9 +20,9 @@ export interface ReplicaGauges {
 
 /** Numbers that the running gateway reports when Prometheus scrapes. */
 export interface GatewayGauges {
-  /** Client requests received and not yet answered in full. */
+  /** Client requests received whose response has not been sent in full. */
   requestsInFlight(): number;
-  /** The same answer as `/readyz`. */
+  /** True when `/readyz` responds 200. */
   ready(): boolean;
   /** `revocation.maxStaleness` of the running config, in seconds. */
   maxStalenessSeconds(): number;
@@ -190,7 +190,7 @@ export class Metrics {
 
   /**
    * Connects the verifier whose cache the cache counters report. The counts of the verifier it
-   * replaces are kept as of this call; lookups that a replaced verifier still serves for requests
+   * replaces are kept as of this call. Lookups that a replaced verifier still serves for requests
    * in flight are not counted.
    */
   observeVerifier(verifier: VerificationCacheCounts): void {

@@ -1,8 +1,8 @@
 /**
  * Rate limiting for log lines that can repeat once per request, such as "issuer keys unavailable"
- * while a JWKS endpoint is down. The first line for a key is written at once; later lines for the
- * same key within `intervalMs` are dropped and counted, and the next line written reports that count
- * as `suppressed`, so nothing disappears without a trace.
+ * while a JWKS endpoint is down. The first line for a key is written at once. Later lines for the
+ * same key within `intervalMs` are dropped and counted, and the next line written reports that
+ * count as `suppressed`, so nothing disappears without a trace.
  */
 
 /** Keys tracked at once. Callers use fixed messages plus config values (such as an issuer) as keys. */

@@ -1,9 +1,10 @@
 /**
- * Which config fields a reload applies and which need a restart. A reload applies the fields that
- * only the request policy and the replica's responder keys read: routes, issuers, identity headers,
- * logging, adminReload, and the responder keys and staleness limits under `revocation`. Listener
- * addresses, `server`, `upstream`, `logLevel` and the NATS and stream settings are read once at
- * start. Fields not named here need a restart, so a field added later is never half applied.
+ * The split of config fields into those a reload applies and those that need a restart. A reload
+ * applies the fields that only the request policy and the replica's responder keys read: routes,
+ * issuers, identity headers, logging, adminReload, and the responder keys and staleness limits
+ * under `revocation`. Listener addresses, `server`, `upstream`, `logLevel` and the NATS and stream
+ * settings are read once at start. Fields not named here need a restart, so a field added later is
+ * never half applied.
  */
 import type { Config } from '../config/schema.js';
 

@@ -27,7 +27,9 @@ export class RequestTracker {
     // Prepended, so that the response is tracked before the request handler can respond.
     const track = (_request: http.IncomingMessage, response: http.ServerResponse) => this.track(response);
     server.prependListener('request', track);
-    server.prependListener('checkContinue', track);
+    // Node sends `100 Continue` itself and emits 'request' unless 'checkContinue' has a
+    // listener, so a listener is added here only when the server already handles that event.
+    if (server.listenerCount('checkContinue') > 0) server.prependListener('checkContinue', track);
   }
 
   get inFlight(): number {

@@ -152,8 +152,8 @@ export class RequestPipeline {
   }
 
   /**
-   * Logs and counts a request that the listener answered itself, because Node's parser rejected it
-   * or it asked for CONNECT or an upgrade, so that it still has its access-log line and count.
+   * Logs and counts a request that the listener rejected itself, because Node's parser failed on it
+   * or it asked for CONNECT or an upgrade, so that it still gets its access-log line and count.
    */
   recordListenerRejection(rejection: Rejection, method: string | undefined): void {
     this.deps.metrics.recordRequest('unmatched', 'rejected', rejection.reason, 0);

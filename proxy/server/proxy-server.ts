@@ -33,7 +33,7 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
     },
     (request, response) => void pipeline.handle(request, response),
   );
-  // With this listener Node no longer sends `100 Continue` by itself; the forwarding step sends it
+  // With this listener Node no longer sends `100 Continue` by itself. The forwarding step sends it
   // once every check has passed, so a rejected client is never asked for its body.
   server.on('checkContinue', (request, response) => void pipeline.handle(request, response));
   if (settings.maxConnections !== undefined) {
@@ -41,19 +41,19 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
     server.on('drop', createDropLogger(logger, settings.maxConnections));
   }
 
-  const refuse = (socket: Duplex, reason: RejectionReason, method?: string) => {
+  const rejectOnSocket = (socket: Duplex, reason: RejectionReason, method?: string) => {
     if (refuseRawSocket(socket, reason)) pipeline.recordListenerRejection(new Rejection(reason), method);
   };
   // Upgraded connections (WebSocket) bypass the request pipeline, so they are refused outright.
-  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex) => refuse(socket, 'upgrade_not_supported', request.method));
-  server.on('connect', (request: http.IncomingMessage, socket: Duplex) => refuse(socket, 'method_not_allowed', request.method));
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex) => rejectOnSocket(socket, 'upgrade_not_supported', request.method));
+  server.on('connect', (request: http.IncomingMessage, socket: Duplex) => rejectOnSocket(socket, 'method_not_allowed', request.method));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ code: error.code }, 'malformed HTTP request');
     const reason = clientErrorReason(error);
     const pending = pendingResponse(socket);
-    if (!pending) return refuse(socket, reason);
+    if (!pending) return rejectOnSocket(socket, reason);
 
-    // The request's head was valid and the pipeline holds it, but its body is malformed or too
+    // The request's head was valid and the pipeline has it, but its body is malformed or too
     // slow. The error response goes out through the pipeline's response object, the pipeline logs
     // the same rejection, and ending the request stream stops the upstream request.
     const rejection = new Rejection(reason, { connection: 'close' });
@@ -111,10 +111,15 @@ function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
   return true;
 }
 
-/** Returns the socket's current response while its headers are unsent, the pipeline still deciding. */
+/**
+ * Returns the socket's current response while its headers are unsent and its request is still
+ * being read, so that the parser's error concerns that request's body. A complete request's error
+ * belongs to a pipelined request behind it.
+ */
 function pendingResponse(socket: Duplex): http.ServerResponse | undefined {
   const current = currentResponse(socket);
-  return current && !current.headersSent && !current.writableEnded ? current : undefined;
+  if (!current || current.headersSent || current.writableEnded || current.req.complete) return undefined;
+  return current;
 }
 
 function responseStarted(socket: Duplex): boolean {

@@ -50,7 +50,9 @@ export class ConfigReloader {
 
   /** Reloads after every reload requested earlier has finished; never rejects. */
   reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
-    const next = this.queue.then(() => this.reloadNow(trigger));
+    const next = this.queue
+      .then(() => this.reloadNow(trigger))
+      .catch((error: unknown) => this.fail(trigger, this.options.running(), [`reload failed unexpectedly: ${describeError(error)}`]));
     this.queue = next;
     return next;
   }

@@ -1,6 +1,6 @@
 /**
  * The `/status` document of the admin listener: what an operator needs to judge one proxy at a
- * glance. It holds stream positions, counts, times and config identity, never a token or a claim.
+ * glance. It contains stream positions, counts, times and config identity, never a token or a claim.
  * `revgate status` reads the same type.
  */
 import { VERSION } from '../version.js';
@@ -22,7 +22,7 @@ export interface StatusDocument {
   startedAt: string;
   uptimeSeconds: number;
   ready: boolean;
-  /** Why `/readyz` answers 503, or null when it answers 200. */
+  /** Reason `/readyz` responds 503, or null when it responds 200. */
   notReadyReason: string | null;
   /** True from the first SIGTERM until the process exits. */
   shuttingDown: boolean;

@@ -72,7 +72,7 @@ export async function forwardRequest(
   };
   response.once('close', abortOnClientClose);
 
-  // The listener holds `100 Continue` back until here, so a rejected client never sends its body.
+  // The listener defers `100 Continue` to this point, so a rejected client never sends its body.
   if (expectsContinue(request)) response.writeContinue();
 
   const started = performance.now();

@@ -16,7 +16,7 @@ const PROTECTED_FROM_CONNECTION = new Set(['authorization', 'host', 'content-len
 
 /**
  * Rejects a `Connection` header that names a protected header, in any letter case and with `_`
- * read as `-`; throws Rejection('invalid_connection_header').
+ * read as `-`, by throwing Rejection('invalid_connection_header').
  */
 export function checkConnectionOptions(request: IncomingMessage, identityHeaderNames: ReadonlySet<string>): void {
   for (const name of connectionListed(request.headersDistinct['connection'])) {
@@ -27,12 +27,12 @@ export function checkConnectionOptions(request: IncomingMessage, identityHeaderN
 }
 
 /**
- * Rejects a transfer coding other than plain `chunked`, such as `gzip, chunked`; throws
- * Rejection('unsupported_transfer_coding') and closes the connection after the response, because
- * the proxy did not read the body and cannot tell where the next request starts. Node's parser
- * removes the chunked framing but not the codings before it, and `Transfer-Encoding` is
- * hop-by-hop, so the upstream would receive compressed bytes with nothing saying that they are
- * compressed. RFC 9112 section 6.1 asks for 501.
+ * Rejects a transfer coding other than plain `chunked`, such as `gzip, chunked`, by throwing
+ * Rejection('unsupported_transfer_coding'). Node's parser removes the chunked framing but not the
+ * codings before it, and `Transfer-Encoding` is hop-by-hop, so the upstream would receive
+ * compressed bytes with nothing saying that they are compressed. RFC 9112 section 6.1 asks for
+ * 501. The connection closes after the response, because the proxy did not read the body and
+ * cannot tell where the next request starts.
  */
 export function checkTransferCoding(request: IncomingMessage): void {
   const coding = request.headers['transfer-encoding'];

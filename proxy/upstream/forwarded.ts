@@ -12,7 +12,7 @@ import type { TrustedProxies } from './trusted-proxies.js';
 
 const PROTOCOLS = new Set(['http', 'https']);
 
-/** A host and optional port: name or IPv4 letters, or a bracketed IPv6 address. */
+/** A host name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
 const FORWARDED_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 export function forwardedHeaders(request: IncomingMessage, trusted: TrustedProxies): [string, string][] {

@@ -38,7 +38,7 @@ after(async () => {
   await workspace?.dispose();
 });
 
-/** A POST to /echo-body with a valid token and the given framing headers and body bytes. */
+/** Builds a POST to /echo-body with a valid token and the given framing headers and body bytes. */
 function post(framing: string, body: string, target = '/echo-body'): string {
   return `POST ${target} HTTP/1.1\r\nHost: a.test\r\nAuthorization: Bearer ${token}\r\n${framing}\r\n${body}`;
 }
@@ -148,7 +148,7 @@ describe('request framing', () => {
 
 });
 
-/** An upstream that streams /echo-body back at once and answers anything else after the whole body arrived. */
+/** Starts an upstream that streams /echo-body back at once and responds to anything else after the whole body arrived. */
 async function startBodyUpstream(): Promise<http.Server> {
   const server = http.createServer((request, response) => {
     if (request.url === '/echo-body') {
@@ -236,7 +236,7 @@ describe('client limits', () => {
     const started = Date.now();
     const connection = await RawConnection.open(limited.proxyUrl);
     try {
-      // This upstream answers /orders only after the whole body arrived, so no response has started.
+      // This upstream responds to /orders only after the whole body arrived, so no response has started.
       await connection.write(`POST /orders HTTP/1.1\r\nHost: a.test\r\nAuthorization: Bearer ${token}\r\nContent-Length: 100\r\n\r\nhello`);
       const response = await connection.response(8000);
       assert.equal(response.status, 408);
@@ -255,7 +255,7 @@ describe('client limits', () => {
     const started = Date.now();
     const connection = await RawConnection.open(limited.proxyUrl);
     try {
-      // /echo-body answers at once and streams the body back, so the response has started.
+      // /echo-body responds at once and streams the body back, so the response has started.
       await connection.write(post('Content-Length: 100\r\n', 'hello'));
       await connection.waitForClose(8000);
       assert.ok(Date.now() - started < 6000, `closed after ${Date.now() - started}ms`);
@@ -275,7 +275,8 @@ describe('client limits', () => {
       const answered = Date.now();
       await connection.waitForClose(5000);
       const idle = Date.now() - answered;
-      assert.ok(idle >= 300 && idle < 3000, `closed after ${idle}ms idle`);
+      assert.ok(idle >= 300, `closed after ${idle}ms idle`);
+      assert.ok(idle < 3000, `closed after ${idle}ms idle`);
     } finally {
       connection.close();
     }

@@ -40,7 +40,7 @@ function upstreamHeaderNames(): string[] {
   return upstream.last!.rawHeaders.filter((_, index) => index % 2 === 0).map((name) => name.toLowerCase());
 }
 
-/** Every value the upstream received last for a header, compared with `_` read as `-`. */
+/** Returns every value the upstream received last for a header, compared with `_` read as `-`. */
 function upstreamValues(name: string): string[] {
   const wanted = name.toLowerCase().replaceAll('_', '-');
   const raw = upstream.last!.rawHeaders;

@@ -129,7 +129,7 @@ const CASES: PathCase[] = [
   { target: '*', method: 'OPTIONS', status: 400, reason: 'invalid_path' },
   { target: '127.0.0.1:1', method: 'CONNECT', status: 405, reason: 'method_not_allowed' },
 
-  // Bytes that Node's parser rejects before the proxy sees the request.
+  // Bytes that Node's parser rejects before the pipeline receives the request.
   rejected('/admin\tx', 400, 'invalid_request'),
   rejected('/\u00e4dmin', 400, 'invalid_request'),
   rejected('/admin\u007f', 400, 'invalid_request'),

@@ -80,7 +80,7 @@ after(async () => {
   await new Promise((resolve) => keyServer?.close(resolve));
 });
 
-/** A loopback server standing in for an attacker's key URL; no request may ever reach it. */
+/** Starts a loopback server standing in for an attacker's key URL, which no request may ever reach. */
 async function startKeyServer(): Promise<http.Server> {
   const server = http.createServer((_request, response) => {
     keyServerRequests++;
@@ -123,7 +123,7 @@ function rawClaims(iss: string, replaced: Record<string, string> = {}, appended:
 const rsHeader = (changes: Record<string, unknown> = {}) => ({ alg: 'RS256', typ: 'JWT', kid: 'rs-1', ...changes });
 const atHeader = (changes: Record<string, unknown> = {}) => ({ alg: 'ES256', typ: 'at+jwt', kid: 'at-1', ...changes });
 
-/** An RS256 token of the RS issuer; header and payload may be objects or exact JSON text. */
+/** Signs an RS256 token of the RS issuer from objects or exact JSON text. */
 function rsToken(payload: unknown = claims(RS_ISSUER), header: unknown = rsHeader()): string {
   return forgeToken(rsKey, header, payload);
 }
@@ -431,8 +431,8 @@ describe('oversized authorization header', () => {
     const chunk = Buffer.alloc(64 * 1024, 'a');
     const total = 64 * 1024 * 1024;
     await connection.write('GET /orders HTTP/1.1\r\nHost: a.test\r\nAuthorization: Bearer ');
-    // Node's parser stops at maxHeaderSize and closes the connection, so the proxy never holds
-    // the whole header: the writes stop being accepted long before the 64 MiB are sent.
+    // Node's parser stops at maxHeaderSize and the connection closes, so the proxy never buffers
+    // the whole header, and the writes stop being accepted long before the 64 MiB are sent.
     for (let sent = 0; sent < total && !connection.isClosed; sent += chunk.length) await connection.write(chunk);
 
     await connection.waitForClose();

@@ -117,6 +117,22 @@ describe('failures before the response', () => {
   });
 });
 
+describe('client that hangs up', () => {
+  test('is logged as client_closed, not as an upstream error', async () => {
+    const abortedBefore = await upstreamErrorCount('UND_ERR_ABORTED');
+    const request = http.get(`${proxy.proxyUrl}/slow-headers`, { agent: false, headers: { authorization: `Bearer ${token}` } });
+    request.on('error', () => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    request.destroy();
+
+    await eventually(async () => lastAccessLine(proxy.logs).reason === 'client_closed', 3000);
+    const line = lastAccessLine(proxy.logs);
+    assert.equal(line.status, 499);
+    assert.equal(line.decision, 'rejected');
+    assert.equal(await upstreamErrorCount('UND_ERR_ABORTED'), abortedBefore);
+  });
+});
+
 describe('failures after the response started', () => {
   for (const target of ['/reset-mid-body', '/short-body-close', '/chunked-cut', '/slow-body']) {
     test(`${target} cuts the client connection`, async () => {
@@ -171,7 +187,7 @@ describe('resources after many failures', () => {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
-  test('1000 upstream failures leak no sockets or heap', { timeout: 120_000 }, async () => {
+  test('1000 upstream failures leak no sockets or heap', { timeout: 120_000 }, async (context) => {
     await failMany(100, 10);
     await new Promise((resolve) => setTimeout(resolve, 200));
     // The test keeps every log line in memory; dropping them keeps that out of the heap figures.
@@ -189,7 +205,7 @@ describe('resources after many failures', () => {
     const descriptorsAfter = openFileDescriptors();
     const heapAfter = heapAfterCollection();
     const heapGrowth = heapAfter - heapBefore;
-    console.log(`1000 failures in ${seconds.toFixed(1)}s; descriptors ${descriptorsBefore} -> ${descriptorsAfter}; heap ${(heapBefore / 1e6).toFixed(1)} -> ${(heapAfter / 1e6).toFixed(1)} MB`);
+    context.diagnostic(`1000 failures in ${seconds.toFixed(1)}s; descriptors ${descriptorsBefore} -> ${descriptorsAfter}; heap ${(heapBefore / 1e6).toFixed(1)} -> ${(heapAfter / 1e6).toFixed(1)} MB`);
     // The pool keeps at most `connections: 8` upstream sockets, so a few descriptors may differ.
     assert.ok(descriptorsAfter <= descriptorsBefore + 10, `descriptors grew from ${descriptorsBefore} to ${descriptorsAfter}`);
     // Measured growth stays under 1.5 MB; leaking 4 KB of state per failure would exceed the bound.

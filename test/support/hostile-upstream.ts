@@ -3,7 +3,7 @@
  * server library would. It reads one request head per connection and acts by path:
  *
  * - `/ok`: a valid 200 response;
- * - `/reset-before-headers`, `/close-before-headers`: resets or closes without answering;
+ * - `/reset-before-headers`, `/close-before-headers`: resets or closes without a response;
  * - `/reset-mid-body`, `/short-body-close`, `/chunked-cut`: starts a 200, then resets or closes early;
  * - `/slow-headers`: never answers; `/slow-body`: sends the head and part of the body, then stalls;
  * - `/garbage`, `/bad-status`, `/status-099`, `/status-1000`, `/bad-header-char`, `/obs-fold`,

@@ -81,8 +81,7 @@ export function editSegment(token: string, index: 0 | 1 | 2, edit: (segment: str
  */
 export function setUnusedBits(segment: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-  const unusedBits = segment.length % 4 === 2 ? 4 : segment.length % 4 === 3 ? 2 : 0;
-  if (unusedBits === 0) throw new Error(`segment of length ${segment.length} has no unused bits`);
+  if (segment.length % 4 !== 2 && segment.length % 4 !== 3) throw new Error(`segment of length ${segment.length} has no unused bits`);
   const last = alphabet.indexOf(segment.at(-1) ?? '');
   return `${segment.slice(0, -1)}${alphabet[last | 1]}`;
 }

@@ -38,7 +38,7 @@ const MALFORMED: readonly [string, string][] = [
   ['padding', `${HEADER}.${PAYLOAD}.c2ln=`],
   ['standard alphabet', `${HEADER}.${PAYLOAD}.c2+/`],
   ['length 1 mod 4', `${HEADER}.${PAYLOAD}.c2lnA`],
-  ['unused bits set', `${HEADER}.${PAYLOAD}.c2lo`],
+  ['unused bits set', `${HEADER}.${PAYLOAD}.YR`],
   ['whitespace', `${HEADER}.${PAYLOAD} .c2ln`],
   ['payload array', `${HEADER}.${encode([1])}.c2ln`],
   ['payload null', `${HEADER}.${encode('null')}.c2ln`],
