@@ -50,6 +50,23 @@ FUZZ_RUNS ?= 100000
 fuzz: deps nats-server
 	FUZZ_RUNS=$(FUZZ_RUNS) $(NODE_TEST) $(wildcard test/fuzz/*.test.ts)
 
+# wrk is a Debian package; `make bench` sends its HTTP load with it.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else echo "wrk is missing: install it with 'sudo apt-get install wrk' (Debian/Ubuntu), then rerun"; exit 1; fi; }
+
+# Benchmarks as ratios against baselines measured in the same run; docs/benchmarks.md explains them.
+# They run the tsc output, as `make build` compiles the product; under tsx, Denylist.match() was 1.5 times slower.
+# BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_REPLAY_RUNS change the load; BENCH_REPORT=FILE also saves the report.
+BENCH_OUT := node_modules/.cache/revgate-bench
+.PHONY: wrk bench
+bench: deps nats-server wrk
+	rm -rf $(BENCH_OUT)
+	npx tsc -p test/bench/tsconfig.json
+	cp package.json $(BENCH_OUT)/package.json
+	node $(BENCH_OUT)/test/bench/run.js
+
 demo: deps nats-server build
 	node --import tsx deploy/demo/demo.ts
 

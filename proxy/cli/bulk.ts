@@ -131,7 +131,7 @@ export async function revokeFromFile(file: string, options: BulkOptions): Promis
     const payload = await signRevocationEvent({ id, target: target.target, reason: target.reason, actor: options.actor }, signingKey);
     try {
       await publisher.publish(
-        { stream: streamFor(options.stream, target.target), subject: subjectFor(options.stream, target.target), payload, messageId: id },
+        { stream: streamFor(options.stream, target.target), subject: subjectFor(options.stream, target.target, id), payload, messageId: id },
         Date.now() + timeout,
       );
       outcome.stored++;

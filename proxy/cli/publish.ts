@@ -45,7 +45,7 @@ export async function publishEvent(spec: EventSpec, options: PublishOptions): Pr
   const signingKey = await loadSigningKey(options.signingKey);
   const id = randomUUID();
   const payload = await sign(spec, id, options, signingKey);
-  const subject = subjectFor(options.stream, spec.target);
+  const subject = subjectFor(options.stream, spec.target, id);
   const action = spec.lift ? `lift of revocation ${spec.lift.revocationId}` : `revocation ${id}`;
 
   if (options.dryRun) {

@@ -56,7 +56,7 @@ export function streamCommand(): Command {
           const age = info.config.max_age === 0 ? 'no age limit (revocations until lifted)' : `max age ${formatDuration(settings.maxAge)}`;
           process.stdout.write(
             `${created ? 'created' : 'updated'} stream ${info.config.name}: subjects ${streamSubjects(info.config.name)}, ` +
-              `one message per revocation key, ${age}, max ${settings.maxMessages} messages, replicas ${info.config.num_replicas}, ` +
+              `${age}, max ${settings.maxMessages} messages, replicas ${info.config.num_replicas}, ` +
               `${info.state.messages} message(s)\n`,
           );
         }

@@ -1,15 +1,18 @@
 /**
  * The revocation streams: their NATS subjects and their limits.
  *
- * Each revocation key (kind, issuer and value) has its own subject, named by a hash so that any
- * claim value yields a valid subject token, and a stream keeps one message per subject. A repeated
- * revocation or a lift therefore replaces the earlier message instead of growing the stream.
+ * Every event has a subject of its own, `revgate.<stream>.<kind>.<key hash>.<event hash>`, named by
+ * hashes so that any claim value yields valid subject tokens. No message ever replaces another: a
+ * publisher, honest or not, can only add messages, so replaying an old event or publishing junk
+ * cannot erase a revocation for proxies that replay the stream later. Which event wins for a key is
+ * decided by the replica, by the events' `iat`. The key hash groups the events of one key for
+ * operators (`revgate.REVGATE.subject.<key hash>.>`).
  *
  * There are two streams, because NATS 2.9 has no per-message age limit. The main stream, `<name>`,
  * holds time-bound revocations and drops them with `max_age` once no token they could match is
  * still valid. `<name>_UNTIL_LIFTED` has no age limit and holds revocations that last until lifted
- * (signing keys, minimum versions, and subjects, sessions or clients revoked without a time); it
- * stays small because it holds one message per such key.
+ * (signing keys, minimum versions, and subjects, sessions or clients revoked without a time), and
+ * their lifts; it stays small because such revocations are rare.
  */
 import { createHash } from 'node:crypto';
 
@@ -42,7 +45,7 @@ export function streamNames(name: string): [string, string] {
   return [name, untilLiftedStream(name)];
 }
 
-/** The subjects of a stream: `revgate.<stream>.<kind>.<hash>`. */
+/** The subjects of a stream: `revgate.<stream>.<kind>.<key hash>.<event hash>`. */
 export function streamSubjects(stream: string): string {
   return `revgate.${stream}.>`;
 }
@@ -53,13 +56,16 @@ export function streamFor(name: string, target: RevocationTarget): string {
 }
 
 /**
- * The subject that holds the latest event for one revocation key: `revgate.<stream>.<kind>.<hex>`,
- * where hex is the SHA-256 of `<length of iss>:<iss><selector value>` (docs/revocation.md has examples).
+ * The subject of one event about `target`: `revgate.<stream>.<kind>.<key hash>.<event hash>`. The key
+ * hash is the hex SHA-256 of `<length of iss>:<iss><selector value>`, the event hash the first 32 hex
+ * digits of the SHA-256 of the event id (docs/revocation.md has an example). A lift uses the target
+ * of the revocation it lifts, so both land in the same stream.
  */
-export function subjectFor(name: string, target: RevocationTarget): string {
+export function subjectFor(name: string, target: RevocationTarget, eventId: string): string {
   const value = selectorValue(target);
-  const digest = createHash('sha256').update(`${target.iss.length}:${target.iss}${value}`).digest('hex');
-  return `revgate.${streamFor(name, target)}.${target.kind}.${digest}`;
+  const keyHash = createHash('sha256').update(`${target.iss.length}:${target.iss}${value}`).digest('hex');
+  const eventHash = createHash('sha256').update(eventId).digest('hex').slice(0, 32);
+  return `revgate.${streamFor(name, target)}.${target.kind}.${keyHash}.${eventHash}`;
 }
 
 export interface StreamLimits {
@@ -80,10 +86,10 @@ export function streamConfig(stream: string, limits: StreamLimits): Partial<Stre
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     // When full, reject the publish (the CLI then reports NOT stored) rather than drop the oldest
-    // revocation. Replacing the message of an existing subject still works when full.
+    // revocation. No per-subject limit: a message must never replace another.
     discard: DiscardPolicy.New,
     max_msgs: limits.maxMessages,
-    max_msgs_per_subject: 1,
+    max_msgs_per_subject: -1,
     max_age: untilLifted ? 0 : nanos(limits.maxAge),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
     num_replicas: limits.replicas,

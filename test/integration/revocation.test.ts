@@ -118,20 +118,32 @@ describe('revocation', () => {
     assert.equal(await statusOf(token), 401);
   });
 
-  test('junk on a revocation subject changes nothing', async () => {
-    const token = await workspace.issuer.token({ claims: { sub: 'junk-target', jti: 'jti-junk' } });
-    const target = { kind: 'token' as const, iss: ISSUER, jti: 'jti-junk' };
-    await workspace.responder.revoke(nats.url, target);
+  test('junk and replays never erase a revocation', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await workspace.issuer.token({ claims: { sub: 'junk-target', iat: now - 30 } }, now);
+    const target = { kind: 'subject' as const, iss: ISSUER, sub: 'junk-target', before: now };
+    const id = await workspace.responder.revoke(nats.url, target, { issuedAt: now });
     await rejectedWithin(token, 1000);
 
+    // Junk on the revocation's own subject, and a replayed older event for the same key.
     const connection = await connect({ servers: nats.url });
     try {
-      await jetstream(connection).publish(subjectFor('REVGATE', target), 'not a revocation');
+      await jetstream(connection).publish(subjectFor('REVGATE', target, id), 'not a revocation');
     } finally {
       await connection.close();
     }
+    await workspace.responder.revoke(nats.url, { ...target, before: now - 600 }, { issuedAt: now - 600 });
     await eventually(async () => (await get(proxy.adminUrl, '/metrics')).body.includes('result="rejected",reason="malformed"'), 2000);
     assert.equal(await statusOf(token), 401);
+
+    // A proxy that replays the stream afterwards still enforces the revocation.
+    const late = await startProxy(workspace, { upstreamUrl: upstream.url, natsUrl: nats.url }, 'late.yaml');
+    try {
+      await eventually(async () => late.replica.synced(), 10_000);
+      assert.equal(await statusOf(token, '/orders', late), 401);
+    } finally {
+      await late.close();
+    }
   });
 
   test('cli revoke token is enforced', async () => {

@@ -127,7 +127,7 @@ describe('every selector through the CLI', () => {
     assert.equal(result.code, 0, result.stderr);
     const document = JSON.parse(result.stdout);
     assert.equal(document.dryRun, true);
-    assert.match(document.subject, /^revgate\.REVGATE\.token\.[0-9a-f]{64}$/);
+    assert.match(document.subject, /^revgate\.REVGATE\.token\.[0-9a-f]{64}\.[0-9a-f]{32}$/);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await statusOf(token), 200);
   });

@@ -38,7 +38,7 @@ export class TestResponder {
     const id = randomUUID();
     const payload = await signRevocationEvent({ id, target, reason: 'test', issuedAt: options.issuedAt }, { key: this.key, kid: this.kid, alg: 'EdDSA' });
     const settings = typeof nats === 'string' ? { servers: [nats], name: 'revgate-test' } : nats;
-    await publishUntilAcknowledged({ nats: settings, stream, subject: subjectFor(stream, target), payload, messageId: id, timeout: options.timeout ?? 10_000 });
+    await publishUntilAcknowledged({ nats: settings, stream, subject: subjectFor(stream, target, id), payload, messageId: id, timeout: options.timeout ?? 10_000 });
     return id;
   }
 }
