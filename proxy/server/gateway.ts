@@ -22,7 +22,8 @@ import { GatewayState } from './gateway-state.js';
 import { IssuerBoundsTable } from './issuer-bounds.js';
 import { RequestPipeline } from './pipeline.js';
 import { buildPolicyBundle, type PolicyBundle } from './policy.js';
-import { createProxyServer } from './proxy-server.js';
+import { createProxyServer, refuseRawSocket } from './proxy-server.js';
+import { UpgradeRelay } from './upgrade.js';
 import { ConfigReloader, type ReloadOutcome, type ReloadTrigger } from './reload.js';
 import { shutDown } from './shutdown.js';
 import { buildStatusDocument } from './status.js';
@@ -79,7 +80,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     metrics,
   });
 
-  const proxyServer = createProxyServer(config.server, pipeline, logger.child({ component: 'listener' }));
+  const upgrades = new UpgradeRelay({
+    upstreamUrl: config.upstream.url,
+    connectTimeout: config.upstream.connectTimeout,
+    denylist,
+    logger: logger.child({ component: 'upgrade' }),
+    now,
+    authorize: (request) => pipeline.authorizeUpgrade(request),
+    reject: (socket, rejection) => void refuseRawSocket(socket, rejection.reason),
+  });
+  const proxyServer = createProxyServer(config.server, pipeline, logger.child({ component: 'listener' }), upgrades);
   const requests = new RequestTracker(proxyServer);
   const state: GatewayState = new GatewayState({
     loaded,
@@ -120,10 +130,13 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     throw error;
   });
   await replica.start();
+  upgrades.start();
   lifecycle.info({ listen: proxyUrl, admin: adminUrl, upstream: config.upstream.url, version: VERSION, configDigest: loaded.digest }, 'revgate started');
 
   let closing: Promise<void> | undefined;
   const close = () => {
+    // Upgraded connections would hold the drain until its timeout; their clients reconnect elsewhere.
+    upgrades.close();
     closing ??= shutDown({
       settings: config.server,
       beginShutdown: () => state.beginShutdown(),

@@ -31,6 +31,7 @@ import { buildUpstreamHeaders, normalizeHeaderName } from '../upstream/headers.j
 import { TrustedProxies } from '../upstream/trusted-proxies.js';
 import type { RequestPolicy } from './policy.js';
 import { sendRejection } from './responses.js';
+import type { AuthorizedUpgrade } from './upgrade.js';
 
 /** Interval within which a warning or error that can repeat per request is written once per key. */
 const REPEATED_LOG_INTERVAL_MS = 10_000;
@@ -120,17 +121,7 @@ export class RequestPipeline {
     if (this.current !== this) return this.current.handle(request, response);
     const exchange: Exchange = { request, response, startedAt: performance.now() };
     try {
-      this.validateHost(request);
-      checkTransferCoding(request);
-      checkConnectionOptions(request, this.identityHeaderNames);
-      exchange.target = this.canonicalizeTarget(request);
-      exchange.route = this.matchRoute(exchange.target, request.method ?? '');
-      exchange.token = await this.authenticate(exchange.route, exchange.target, request);
-      if (exchange.token) {
-        this.checkRevocation(exchange.token);
-        this.checkScopes(exchange.route, exchange.token);
-      }
-      this.applyStalenessPolicy(exchange.route);
+      await this.check(exchange);
       const status = await this.forward(exchange);
       this.finish(exchange, status, status >= 500 ? 'error' : 'allowed', 'ok');
     } catch (error) {
@@ -139,6 +130,53 @@ export class RequestPipeline {
       sendRejection(response, rejection);
       this.finish(exchange, rejection.status, rejection instanceof UpstreamError ? 'error' : 'rejected', rejection.reason);
     }
+  }
+
+  /** Runs every check a request must pass before it is forwarded, recording what it learns on the exchange. */
+  private async check(exchange: Pick<Exchange, 'request' | 'target' | 'route' | 'token'>): Promise<void> {
+    const { request } = exchange;
+    this.validateHost(request);
+    checkTransferCoding(request);
+    checkConnectionOptions(request, this.identityHeaderNames);
+    exchange.target = this.canonicalizeTarget(request);
+    exchange.route = this.matchRoute(exchange.target, request.method ?? '');
+    exchange.token = await this.authenticate(exchange.route, exchange.target, request);
+    if (exchange.token) {
+      this.checkRevocation(exchange.token);
+      this.checkScopes(exchange.route, exchange.token);
+    }
+    this.applyStalenessPolicy(exchange.route);
+  }
+
+  /**
+   * Runs the request checks for an upgrade request (WebSocket) and returns what the relay needs, or
+   * throws the Rejection. The access-log line of an admitted upgrade is written here.
+   */
+  async authorizeUpgrade(request: IncomingMessage): Promise<AuthorizedUpgrade> {
+    if (this.current !== this) return this.current.authorizeUpgrade(request);
+    const startedAt = performance.now();
+    const exchange: Pick<Exchange, 'request' | 'target' | 'route' | 'token'> = { request };
+    try {
+      await this.check(exchange);
+    } catch (error) {
+      const rejection = this.toRejection(error);
+      const line = { method: request.method, path: exchange.target?.path ?? null, status: rejection.status, route: exchange.route?.name ?? 'unmatched' };
+      const revocationId = rejection instanceof RevokedRejection ? rejection.entry.id : undefined;
+      this.deps.metrics.recordRequest(line.route, 'rejected', rejection.reason, (performance.now() - startedAt) / 1000);
+      this.deps.logger.info({ ...line, decision: 'rejected', reason: rejection.reason, upgrade: true, revocationId }, 'request');
+      throw rejection;
+    }
+
+    const { target, route, token } = exchange as Required<typeof exchange>;
+    const identity = token ? identityHeaders(this.deps.config.identityHeaders, token.claims) : [];
+    const headers = buildUpstreamHeaders(request, this.identityHeaderNames, { headers: identity, authorizationVerified: token !== undefined }, this.trustedProxies);
+    const issuer = token ? this.deps.config.issuers.find((candidate) => candidate.issuer === token.iss) : undefined;
+    this.deps.metrics.recordRequest(route.name, 'allowed', 'ok', (performance.now() - startedAt) / 1000);
+    this.deps.logger.info(
+      { method: request.method, path: target.path, status: 101, route: route.name, decision: 'allowed', reason: 'ok', upgrade: true, iss: token?.iss, kid: token?.kid, jti: token?.claims.jti },
+      'request',
+    );
+    return { path: `${target.path}${target.query}`, headers, token, toleranceSeconds: (issuer?.clockTolerance ?? 0) / 1000, route: route.name };
   }
 
   /**
@@ -206,6 +244,7 @@ export class RequestPipeline {
    * the same stages as a request, from route matching to the staleness policy.
    */
   async explain(token: string, method: string, target: string): Promise<Explanation> {
+    if (this.current !== this) return this.current.explain(token, method, target);
     if (this.current !== this) return this.current.explain(token, method, target);
     let route: Route | undefined;
     let verified: VerifiedToken | undefined;

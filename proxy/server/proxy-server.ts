@@ -13,11 +13,12 @@ import type { Logger } from '../observability/logger.js';
 import { recordListenerRejection } from './listener-rejections.js';
 import type { RequestPipeline } from './pipeline.js';
 import { sendRejection } from './responses.js';
+import type { UpgradeRelay } from './upgrade.js';
 
 /** Connections dropped at `server.maxConnections` are logged at most once per this interval. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
-export function createProxyServer(settings: Config['server'], pipeline: RequestPipeline, logger: Logger): http.Server {
+export function createProxyServer(settings: Config['server'], pipeline: RequestPipeline, logger: Logger, upgrades?: UpgradeRelay): http.Server {
   const server = http.createServer(
     {
       maxHeaderSize: settings.maxHeaderSize,
@@ -44,8 +45,11 @@ export function createProxyServer(settings: Config['server'], pipeline: RequestP
   const rejectOnSocket = (socket: Duplex, reason: RejectionReason, method?: string) => {
     if (refuseRawSocket(socket, reason)) pipeline.recordListenerRejection(new Rejection(reason), method);
   };
-  // Upgraded connections (WebSocket) bypass the request pipeline, so they are refused outright.
-  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex) => rejectOnSocket(socket, 'upgrade_not_supported', request.method));
+  // Upgrade requests (WebSocket) pass the same checks in the relay; without one they are rejected.
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (upgrades) void upgrades.handle(request, socket, head);
+    else rejectOnSocket(socket, 'upgrade_not_supported', request.method);
+  });
   server.on('connect', (request: http.IncomingMessage, socket: Duplex) => rejectOnSocket(socket, 'method_not_allowed', request.method));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ code: error.code }, 'malformed HTTP request');
@@ -97,7 +101,7 @@ const STATUS_TEXT: Record<number, string> = {
  * destroys the socket, when no response can be written: the client is gone, or a response has
  * already started on this connection and another status line would corrupt it.
  */
-function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
+export function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
   if (!socket.writable || responseStarted(socket)) {
     socket.destroy();
     return false;
