@@ -76,7 +76,7 @@ async function explainRemotely(token: string, method: string, options: ExplainOp
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ token, method, path: options.path }),
   });
-  if (status !== 200) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API answered ${status}: ${JSON.stringify(body)}`);
+  if (status !== 200) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API responded with status ${status}: ${JSON.stringify(body)}`);
   return body as Record<string, unknown>;
 }
 

@@ -23,7 +23,7 @@ export function liftCommand(): Command {
       const { status, body } = await requestAdmin(options.admin, `/revocations/${encodeURIComponent(revocationId)}`);
       if (status === 404) throw new RevgateError('ERR_USAGE', `revocation ${revocationId}: not found on ${options.admin}; check the id with "revgate revocations list"`);
       const target = (body as { target?: RevocationTarget }).target;
-      if (status !== 200 || !target) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API answered ${status} for revocation ${revocationId}`);
+      if (status !== 200 || !target) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API responded with status ${status} for revocation ${revocationId}`);
       await publishEvent({ target, lift: { revocationId } }, options);
     });
 }

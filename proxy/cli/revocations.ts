@@ -26,7 +26,7 @@ export function revocationsCommand(): Command {
       for (;;) {
         const query = new URLSearchParams({ limit: '1000', ...(after ? { after } : {}), ...(options.kind ? { kind: options.kind } : {}) });
         const { status, body } = await requestAdmin(options.admin, `/revocations?${query}`);
-        if (status !== 200) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API answered ${status}: ${JSON.stringify(body)}`);
+        if (status !== 200) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API responded with status ${status}: ${JSON.stringify(body)}`);
         const page = body as Page;
         for (const item of page.items) {
           count++;

@@ -13,7 +13,8 @@ export type Decision = 'allowed' | 'rejected' | 'error';
 export interface ReplicaGauges {
   stalenessSeconds(): number;
   synced(): boolean;
-  appliedSequence(): number;
+  /** Per revocation stream: the last sequence applied or skipped. */
+  streams(): { stream: string; appliedSequence: number }[];
   entriesByKind(): Record<string, number>;
   natsConnected(): boolean;
 }
@@ -153,11 +154,16 @@ export class Metrics {
       '1 once the revocation replica has completed its first sync with the stream, else 0.',
       (replica) => (replica.synced() ? 1 : 0),
     );
-    replicaGauge(
-      'revgate_replica_applied_sequence',
-      'Stream sequence of the last revocation event the replica applied or skipped.',
-      (replica) => replica.appliedSequence(),
-    );
+    new Gauge({
+      name: 'revgate_replica_applied_sequence',
+      help: 'Sequence of the last revocation event the replica applied or skipped, per stream.',
+      labelNames: ['stream'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { stream, appliedSequence } of metrics.replica?.streams() ?? []) this.set({ stream }, appliedSequence);
+      },
+    });
     replicaGauge('revgate_nats_connected', '1 while connected to a NATS server, else 0.', (replica) =>
       replica.natsConnected() ? 1 : 0,
     );

@@ -20,7 +20,7 @@ import { isStreamNotFound } from './stream.js';
 /** Probes in a row that may find the replica behind and not moving before its consumer is recreated. */
 const PROBES_BEFORE_RESTART = 3;
 
-/** Longest pause between attempts to create the consumer when the stream is missing or NATS fails. */
+/** Maximum pause between attempts to create the consumer when the stream is missing or NATS fails. */
 const MAX_RETRY_DELAY_MS = 5000;
 
 /** Applies one message of the stream; it must not throw. */
@@ -168,7 +168,8 @@ export class StreamFollower {
         this.confirm(sentAt);
         return;
       }
-      // Messages past the applied sequence may all have been replaced or aged out; the consumer knows.
+      // Messages past the applied sequence may all have aged out or been deleted; the consumer's
+      // pending count says whether any is left to deliver.
       const consumerInfo = await this.consumer?.info().catch(() => undefined);
       if (consumerInfo && consumerInfo.num_pending === 0) {
         this.tracker.expect(sentAt, consumerInfo.delivered.stream_seq, this.appliedSeq);

@@ -84,6 +84,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     upstreamUrl: config.upstream.url,
     connectTimeout: config.upstream.connectTimeout,
     denylist,
+    freshness: replica,
     logger: logger.child({ component: 'upgrade' }),
     now,
     authorize: (request) => pipeline.authorizeUpgrade(request),

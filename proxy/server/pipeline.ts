@@ -121,7 +121,8 @@ export class RequestPipeline {
     if (this.current !== this) return this.current.handle(request, response);
     const exchange: Exchange = { request, response, startedAt: performance.now() };
     try {
-      await this.check(exchange);
+      this.checkHead(exchange);
+      await this.checkCredentials(exchange);
       const status = await this.forward(exchange);
       this.finish(exchange, status, status >= 500 ? 'error' : 'allowed', 'ok');
     } catch (error) {
@@ -132,14 +133,23 @@ export class RequestPipeline {
     }
   }
 
-  /** Runs every check a request must pass before it is forwarded, recording what it learns on the exchange. */
-  private async check(exchange: Pick<Exchange, 'request' | 'target' | 'route' | 'token'>): Promise<void> {
+  /**
+   * Checks the request head and matches the route. It runs synchronously in the tick that received
+   * the head, so its rejection is written before Node's parser reads (and may fail on) the body.
+   */
+  private checkHead(exchange: Pick<Exchange, 'request' | 'target' | 'route'>): void {
     const { request } = exchange;
     this.validateHost(request);
     checkTransferCoding(request);
     checkConnectionOptions(request, this.identityHeaderNames);
     exchange.target = this.canonicalizeTarget(request);
     exchange.route = this.matchRoute(exchange.target, request.method ?? '');
+  }
+
+  /** Authenticates the request and applies revocation, scope and staleness checks for its route. */
+  private async checkCredentials(exchange: Pick<Exchange, 'request' | 'target' | 'route' | 'token'>): Promise<void> {
+    const { request } = exchange;
+    if (!exchange.route || !exchange.target) throw new TypeError('checkHead must run before checkCredentials');
     exchange.token = await this.authenticate(exchange.route, exchange.target, request);
     if (exchange.token) {
       this.checkRevocation(exchange.token);
@@ -157,7 +167,8 @@ export class RequestPipeline {
     const startedAt = performance.now();
     const exchange: Pick<Exchange, 'request' | 'target' | 'route' | 'token'> = { request };
     try {
-      await this.check(exchange);
+      this.checkHead(exchange);
+      await this.checkCredentials(exchange);
     } catch (error) {
       const rejection = this.toRejection(error);
       const line = { method: request.method, path: exchange.target?.path ?? null, status: rejection.status, route: exchange.route?.name ?? 'unmatched' };
@@ -176,7 +187,8 @@ export class RequestPipeline {
       { method: request.method, path: target.path, status: 101, route: route.name, decision: 'allowed', reason: 'ok', upgrade: true, iss: token?.iss, kid: token?.kid, jti: token?.claims.jti },
       'request',
     );
-    return { path: `${target.path}${target.query}`, headers, token, toleranceSeconds: (issuer?.clockTolerance ?? 0) / 1000, route: route.name };
+    const staleLimitSeconds = route.onStale === 'reject' ? route.maxStaleness / 1000 : undefined;
+    return { path: `${target.path}${target.query}`, headers, token, toleranceSeconds: (issuer?.clockTolerance ?? 0) / 1000, staleLimitSeconds, route: route.name };
   }
 
   /**

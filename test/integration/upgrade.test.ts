@@ -18,14 +18,22 @@ let workspace: Workspace;
 let proxy: RunningProxy;
 let upstream: http.Server;
 const upgradeHeaders: http.IncomingHttpHeaders[] = [];
+const afterDecline: string[] = [];
 
 before(async () => {
   nats = await NatsServer.start();
   await initStream(nats.url);
   workspace = await createWorkspace();
   upstream = http.createServer((_request, response) => response.end('plain'));
-  upstream.on('upgrade', (request: http.IncomingMessage, socket: net.Socket) => {
+  upstream.on('upgrade', (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     upgradeHeaders.push(request.headers);
+    if (request.url?.includes('/no-upgrade')) {
+      // Declines the upgrade, then records whatever else arrives on the connection.
+      if (head.length > 0) afterDecline.push(head.toString());
+      socket.on('data', (chunk: Buffer) => afterDecline.push(chunk.toString()));
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nno');
+      return;
+    }
     socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
     socket.pipe(socket);
   });
@@ -51,7 +59,7 @@ interface Opened {
 }
 
 /** Opens a raw connection, sends an upgrade request and waits for the response head. */
-function openUpgrade(token: string | undefined, path = '/ws', extraHeaders: string[] = []): Promise<Opened> {
+function openUpgrade(token: string | undefined, path = '/ws', extraHeaders: string[] = [], trailing = ''): Promise<Opened> {
   const { port } = new URL(proxy.proxyUrl);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1');
@@ -61,7 +69,7 @@ function openUpgrade(token: string | undefined, path = '/ws', extraHeaders: stri
     socket.once('connect', () => {
       const lines = [`GET ${path} HTTP/1.1`, 'host: app.test', 'upgrade: websocket', 'connection: Upgrade', 'sec-websocket-version: 13', 'sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==', ...extraHeaders];
       if (token) lines.push(`authorization: Bearer ${token}`);
-      socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+      socket.write(`${lines.join('\r\n')}\r\n\r\n${trailing}`);
     });
     const onData = (chunk: Buffer) => {
       received += chunk.toString('latin1');
@@ -128,6 +136,14 @@ describe('upgraded connections', () => {
     assert.ok(proxy.logs.some((line) => line.includes('closed upgraded connection') && line.includes('"reason":"token_revoked"')));
   });
 
+  test('declined upgrade relays nothing more', async () => {
+    const smuggled = 'GET /admin/users HTTP/1.1\r\nhost: x\r\nx-auth-subject: root\r\n\r\n';
+    const opened = await openUpgrade(undefined, '/public/no-upgrade', [], smuggled);
+    assert.match(opened.head, /^HTTP\/1\.1 200 /);
+    await opened.closed;
+    assert.ok(!afterDecline.join('').includes('/admin/users'), 'a request behind the upgrade reached the upstream');
+  });
+
   test('expired token closes the connection', async () => {
     // The test issuer allows 5 s of clock tolerance, so this token stays acceptable for about 2 s.
     const now = Math.floor(Date.now() / 1000);
@@ -136,5 +152,13 @@ describe('upgraded connections', () => {
     assert.match(opened.head, /^HTTP\/1\.1 101 /);
     await opened.closed;
     assert.ok(proxy.logs.some((line) => line.includes('closed upgraded connection') && line.includes('"reason":"token_expired"')));
+  });
+
+  test('stale replica closes a privileged connection', async () => {
+    const opened = await openUpgrade(await workspace.issuer.token(), '/admin/ws');
+    assert.match(opened.head, /^HTTP\/1\.1 101 /);
+    await nats.stop('SIGKILL');
+    await opened.closed;
+    assert.ok(proxy.logs.some((line) => line.includes('closed upgraded connection') && line.includes('"reason":"revocation_state_stale"')));
   });
 });

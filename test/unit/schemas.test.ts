@@ -10,6 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 
 import { revocationRequestSchema, targetOf } from '../../proxy/cli/revocation-request.js';
+import { parseConfigText } from '../../proxy/config/load.js';
 import { verifyRevocationEvent } from '../../proxy/revocation/event.js';
 
 const read = (name: string) => JSON.parse(readFileSync(new URL(`../../config/${name}`, import.meta.url), 'utf8')) as { examples: Record<string, unknown>[] };
@@ -49,4 +50,11 @@ test('request schema examples are accepted by the CLI', () => {
     const request = revocationRequestSchema.parse(example);
     assert.ok(targetOf(request, 1_796_367_600 + 60));
   }
+});
+
+test('example config is valid', () => {
+  const file = new URL('../../config/revgate.example.yaml', import.meta.url);
+  const config = parseConfigText(readFileSync(file, 'utf8'), file.pathname);
+  assert.equal(config.routes.at(-1)?.path, '/');
+  assert.equal(config.revocation.snapshot?.path, '/var/run/revgate/replica.snapshot');
 });
