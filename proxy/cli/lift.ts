@@ -25,5 +25,6 @@ export function liftCommand(): Command {
       const target = (body as { target?: RevocationTarget }).target;
       if (status !== 200 || !target) throw new RevgateError('ERR_NATS_UNAVAILABLE', `admin API responded with status ${status} for revocation ${revocationId}`);
       await publishEvent({ target, lift: { revocationId } }, options);
+      process.stderr.write('proxies apply the lift only if the signing key is listed in their revocation.liftResponders\n');
     });
 }

@@ -3,10 +3,12 @@
  * the issuer and the selector value, so checking a token costs a fixed number of map lookups (one
  * per kind and form) however many entries exist.
  *
- * A newer event (by its `iat`) for the same key replaces the older entry, as the stream does, and
- * an older one is ignored, so replaying captured events cannot weaken a revocation. `prune()` drops
- * entries once no token they could match can still be valid; revocations that last until lifted
- * stay until a lift removes them.
+ * Only a lift weakens a revocation. An event for a key that already has an entry replaces it only
+ * when it is stronger (a later time, a later token expiry, a higher minimum version), and after a
+ * lift every event for that key issued at or before the lift is ignored. So neither a replayed
+ * event nor a responder's second, narrower revocation can undo what a proxy enforces. `prune()`
+ * drops entries once no token they could match can still be valid; revocations that last until
+ * lifted stay until a lift removes them.
  */
 import type { VerifiedToken } from '../auth/verify.js';
 import type { RevocationEvent } from './event.js';
@@ -41,6 +43,9 @@ export type LiftResult = 'lifted' | 'not_found' | 'superseded';
 /** One entry as stored in a snapshot: its map key and the entry itself. */
 export type SnapshotRow = [string, DenylistEntry];
 
+/** One remembered lift in a snapshot: the key, the lift's `iat`, and when it may be forgotten. */
+export type LiftRow = [string, number, number | null];
+
 /** Claims read from the token to check version revocations; configurable because issuers differ. */
 export interface DenylistOptions {
   versionClaim: string;
@@ -50,6 +55,8 @@ export interface DenylistOptions {
 export class Denylist {
   private readonly entries = new Map<string, DenylistEntry>();
   private readonly keyById = new Map<string, string>();
+  /** Lifts per key: events for the key issued at or before `liftedAt` are ignored. */
+  private readonly lifts = new Map<string, { liftedAt: number; dropAfter: number }>();
   private readonly counts = new Map<RevocationKind, number>();
   private readonly boundsOf: BoundsLookup;
   private readonly versionClaim: string;
@@ -61,11 +68,12 @@ export class Denylist {
     this.now = options.now ?? Date.now;
   }
 
-  /** Adds or replaces the entry for an event's key, unless a newer entry is held or it can no longer match. */
+  /** Adds the entry for an event's key, or replaces a weaker one; see the class comment. */
   apply(event: RevocationEvent): ApplyResult {
     const key = entryKey(event.target);
+    const lift = this.lifts.get(key);
+    if (lift && event.issuedAt <= lift.liftedAt) return 'superseded';
     const existing = this.entries.get(key);
-    if (existing && existing.issuedAt > event.issuedAt) return 'superseded';
 
     const entry: DenylistEntry = {
       id: event.id,
@@ -77,6 +85,7 @@ export class Denylist {
       dropAfter: this.dropAfter(event),
     };
     if (entry.dropAfter < this.nowSeconds()) return 'expired';
+    if (existing && !isStronger(entry, existing)) return 'superseded';
     this.store(key, entry);
     return 'applied';
   }
@@ -88,6 +97,7 @@ export class Denylist {
     if (!key || !entry) return 'not_found';
     if (entry.issuedAt > issuedAt) return 'superseded';
     this.remove(key);
+    this.lifts.set(key, { liftedAt: issuedAt, dropAfter: entry.dropAfter });
     return 'lifted';
   }
 
@@ -128,6 +138,7 @@ export class Denylist {
         dropped++;
       }
     }
+    for (const [key, lift] of this.lifts) if (lift.dropAfter < now) this.lifts.delete(key);
     return dropped;
   }
 
@@ -145,6 +156,20 @@ export class Denylist {
   /** Lists every entry for a snapshot. */
   exportRows(): SnapshotRow[] {
     return [...this.entries];
+  }
+
+  /** Lists the lifts still remembered, for a snapshot: key, lift time and when the memory may go. */
+  exportLifts(): LiftRow[] {
+    return [...this.lifts].map(([key, lift]) => [key, lift.liftedAt, lift.dropAfter]);
+  }
+
+  /** Restores remembered lifts from a snapshot; JSON writes an Infinity bound as null. */
+  importLifts(rows: readonly LiftRow[]): void {
+    for (const row of Array.isArray(rows) ? rows : []) {
+      const [key, liftedAt, dropAfter] = Array.isArray(row) ? row : [];
+      if (typeof key !== 'string' || typeof liftedAt !== 'number') continue;
+      this.lifts.set(key, { liftedAt, dropAfter: typeof dropAfter === 'number' ? dropAfter : Number.POSITIVE_INFINITY });
+    }
   }
 
   /** Adds entries from a snapshot, skipping rows of unknown shape and entries that have expired since. */
@@ -214,6 +239,19 @@ export class Denylist {
   private nowSeconds(): number {
     return this.now() / 1000;
   }
+}
+
+/** True when `candidate` rejects more tokens, or for longer, than `held`, which has the same key. */
+function isStronger(candidate: DenylistEntry, held: DenylistEntry): boolean {
+  const { target } = candidate;
+  const heldTarget = held.target;
+  if (target.kind === 'version' && heldTarget.kind === 'version') return target.minVersion > heldTarget.minVersion;
+  const before = 'before' in target ? target.before : undefined;
+  const heldBefore = 'before' in heldTarget ? heldTarget.before : undefined;
+  if (before !== undefined && heldBefore !== undefined) return before > heldBefore;
+  if (target.kind === 'token') return candidate.dropAfter > held.dropAfter;
+  // Revocations until lifted, of keys or without a time, are equally strong; the first one stays.
+  return false;
 }
 
 /** The map key of a target: kind, scope (until lifted or time-bound), issuer and selector value. */

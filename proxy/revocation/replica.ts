@@ -258,6 +258,7 @@ export class RevocationReplica implements ReplicaGauges {
     }
     const { state } = result;
     const imported = this.denylist.importRows(state.entries);
+    this.denylist.importLifts(state.lifts ?? []);
     for (const follower of this.followers) {
       const position = state.streams[follower.stream];
       if (position) follower.restore(position, state.confirmedAt ?? undefined);
@@ -282,6 +283,7 @@ export class RevocationReplica implements ReplicaGauges {
         streams: Object.fromEntries(this.followers.map((follower) => [follower.stream, follower.position()])),
         confirmedAt: oldest,
         entries: this.denylist.exportRows(),
+        lifts: this.denylist.exportLifts(),
       });
       this.savedVersion = version;
     } catch (error) {

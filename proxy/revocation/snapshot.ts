@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 
-import type { SnapshotRow } from './denylist.js';
+import type { LiftRow, SnapshotRow } from './denylist.js';
 
 const FORMAT = 'revgate-snapshot 1';
 
@@ -24,6 +24,8 @@ export interface SnapshotState {
   /** Time (milliseconds) the replica was last confirmed current, or null if it never was. */
   confirmedAt: number | null;
   entries: SnapshotRow[];
+  /** Lifts the replica remembers, so that replayed events stay ignored after a restart. */
+  lifts?: LiftRow[];
 }
 
 /** Writes the snapshot atomically, readable only by the owner (it contains revoked subjects). */

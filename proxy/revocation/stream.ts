@@ -5,7 +5,7 @@
  * hashes so that any claim value yields valid subject tokens. No message ever replaces another: a
  * publisher, honest or not, can only add messages, so replaying an old event or publishing junk
  * cannot erase a revocation for proxies that replay the stream later. Which event wins for a key is
- * decided by the replica, by the events' `iat`. The key hash groups the events of one key for
+ * decided by the replica (denylist.ts): the stronger one, unless a lift came later. The key hash groups the events of one key for
  * operators (`revgate.REVGATE.subject.<key hash>.>`).
  *
  * There are two streams, because NATS 2.9 has no per-message age limit. The main stream, `<name>`,

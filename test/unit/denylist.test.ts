@@ -294,25 +294,54 @@ const EVERY_TARGET: readonly { name: string; target: RevocationTarget }[] = [
 ];
 
 for (const { name, target } of EVERY_TARGET) {
-  test(`Denylist newer replaces ${name}`, () => {
+  test(`Denylist equal strength keeps first ${name}`, () => {
     const { denylist } = denylistAt(T);
-    denylist.apply(event(target, { id: 'older', issuedAt: T - 120 }));
+    denylist.apply(event(target, { id: 'first', issuedAt: T - 120 }));
 
-    assert.equal(denylist.apply(event(target, { id: 'newer', issuedAt: T })), 'applied');
-    assert.equal(denylist.get('newer')?.issuedAt, T);
-    assert.equal(denylist.get('older'), undefined);
+    assert.equal(denylist.apply(event(target, { id: 'second', issuedAt: T - 120 })), 'superseded');
+    assert.equal(denylist.get('first')?.issuedAt, T - 120);
+    assert.equal(denylist.get('second'), undefined);
     assert.equal(denylist.size, 1);
     assert.equal(denylist.countByKind()[target.kind], 1);
   });
 
-  test(`Denylist older superseded ${name}`, () => {
+  test(`Denylist replay after lift ignored ${name}`, () => {
     const { denylist } = denylistAt(T);
-    denylist.apply(event(target, { id: 'newer', issuedAt: T }));
+    denylist.apply(event(target, { id: 'revoked', issuedAt: T - 120 }));
+    assert.equal(denylist.lift('revoked', T - 60), 'lifted');
 
-    assert.equal(denylist.apply(event(target, { id: 'older', issuedAt: T - 120 })), 'superseded');
-    assert.equal(denylist.get('newer')?.issuedAt, T);
-    assert.equal(denylist.get('older'), undefined);
+    assert.equal(denylist.apply(event(target, { id: 'revoked', issuedAt: T - 120 })), 'superseded');
+    assert.equal(denylist.size, 0);
+    assert.equal(denylist.apply(event(target, { id: 'again', issuedAt: T })), 'applied');
+  });
+}
+
+/** Pairs of targets for one key where the second rejects more tokens, or for longer. */
+const STRONGER: readonly { name: string; weaker: RevocationTarget; stronger: RevocationTarget }[] = [
+  { name: 'token expiry', weaker: { kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 60 }, stronger: { kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 600 } },
+  { name: 'subject time', weaker: { kind: 'subject', iss: ISS, sub: 'user-1', before: T - 200 }, stronger: { kind: 'subject', iss: ISS, sub: 'user-1', before: T - 100 } },
+  { name: 'session time', weaker: { kind: 'session', iss: ISS, sid: 's-1', before: T - 200 }, stronger: { kind: 'session', iss: ISS, sid: 's-1', before: T - 100 } },
+  { name: 'client time', weaker: { kind: 'client', iss: ISS, clientId: 'c-1', before: T - 200 }, stronger: { kind: 'client', iss: ISS, clientId: 'c-1', before: T - 100 } },
+  { name: 'issuer time', weaker: { kind: 'issuer', iss: ISS, before: T - 200 }, stronger: { kind: 'issuer', iss: ISS, before: T - 100 } },
+  { name: 'minimum version', weaker: { kind: 'version', iss: ISS, sub: 'user-1', minVersion: 3 }, stronger: { kind: 'version', iss: ISS, sub: 'user-1', minVersion: 4 } },
+];
+
+for (const { name, weaker, stronger } of STRONGER) {
+  test(`Denylist stronger replaces ${name}`, () => {
+    const { denylist } = denylistAt(T);
+    denylist.apply(event(weaker, { id: 'weaker', issuedAt: T - 120 }));
+
+    assert.equal(denylist.apply(event(stronger, { id: 'stronger', issuedAt: T - 150 })), 'applied');
+    assert.equal(denylist.get('weaker'), undefined);
     assert.equal(denylist.size, 1);
+  });
+
+  test(`Denylist weaker ignored ${name}`, () => {
+    const { denylist } = denylistAt(T);
+    denylist.apply(event(stronger, { id: 'stronger', issuedAt: T - 120 }));
+
+    assert.equal(denylist.apply(event(weaker, { id: 'weaker', issuedAt: T })), 'superseded');
+    assert.equal(denylist.get('stronger')?.id, 'stronger');
   });
 }
 
@@ -323,18 +352,6 @@ test('Denylist newer subject time replaces older', () => {
 
   assert.equal(denylist.match(token({ sub: 'user-1', iat: T + 50 }))?.id, 'rev-2');
   assert.equal(denylist.match(token({ sub: 'user-1', iat: T }))?.id, 'rev-2');
-  assert.equal(denylist.size, 1);
-});
-
-test('Denylist newer jti event replaces older', () => {
-  const { denylist } = denylistAt(T);
-  denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1' }, { id: 'rev-1', reason: 'first' }));
-  denylist.apply(event({ kind: 'token', iss: ISS, jti: 'token-1', expiresAt: T + 600 }, { id: 'rev-2', reason: 'second' }));
-  const entry = denylist.match(token({ jti: 'token-1' }));
-
-  assert.equal(entry?.id, 'rev-2');
-  assert.equal(entry?.reason, 'second');
-  assert.equal(entry?.dropAfter, T + 600 + BOUNDS.tolerance);
   assert.equal(denylist.size, 1);
 });
 
@@ -395,8 +412,6 @@ test('Denylist lift in same second', () => {
 
 test('Denylist lift older than revocation', () => {
   const { denylist } = denylistAt(T);
-  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1' }, { id: 'rev-1', issuedAt: T - 100 }));
-  // The same revocation republished later, as a rerun of a bulk file does, with the same id.
   denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1' }, { id: 'rev-1', issuedAt: T + 100 }));
 
   assert.equal(denylist.lift('rev-1', T), 'superseded');
@@ -406,11 +421,21 @@ test('Denylist lift older than revocation', () => {
 
 test('Denylist lift of replaced revocation', () => {
   const { denylist } = denylistAt(T);
-  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1' }, { id: 'rev-1', issuedAt: T - 100 }));
-  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1' }, { id: 'rev-2', issuedAt: T + 100 }));
+  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before: T - 200 }, { id: 'rev-1', issuedAt: T - 100 }));
+  denylist.apply(event({ kind: 'subject', iss: ISS, sub: 'user-1', before: T - 50 }, { id: 'rev-2', issuedAt: T - 50 }));
 
   assert.equal(denylist.lift('rev-1', T + 200), 'not_found');
-  assert.equal(denylist.match(token({ sub: 'user-1', iat: T }))?.id, 'rev-2');
+  assert.equal(denylist.match(token({ sub: 'user-1', iat: T - 60 }))?.id, 'rev-2');
+});
+
+test('Denylist lifts survive a snapshot', () => {
+  const { denylist } = denylistAt(T);
+  denylist.apply(event({ kind: 'key', iss: ISS, kid: 'key-1' }, { id: 'rev-1', issuedAt: T - 100 }));
+  denylist.lift('rev-1', T);
+  const restored = denylistAt(T).denylist;
+  restored.importLifts(JSON.parse(JSON.stringify(denylist.exportLifts())));
+
+  assert.equal(restored.apply(event({ kind: 'key', iss: ISS, kid: 'key-1' }, { id: 'rev-1', issuedAt: T - 100 })), 'superseded');
 });
 
 test('Denylist lift unknown id', () => {
