@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
 import type { IssuerConfig } from '../config/schema.js';
 import { RevgateError, describeError } from '../errors.js';
@@ -34,13 +34,16 @@ export class IssuerRegistry {
     this.issuers = issuers;
   }
 
-  /** Builds the registry, reading every JWKS file; throws one error listing every unreadable file. */
-  static async load(configs: readonly IssuerConfig[]): Promise<IssuerRegistry> {
+  /**
+   * Builds the registry, reading every JWKS file; throws one error listing every unreadable file.
+   * `observeFetch` is told about every fetch of a remote JWKS and whether it succeeded.
+   */
+  static async load(configs: readonly IssuerConfig[], observeFetch?: JwksFetchObserver): Promise<IssuerRegistry> {
     const issuers = new Map<string, Issuer>();
     const problems: string[] = [];
     for (const [index, config] of configs.entries()) {
       try {
-        issuers.set(config.issuer, { config, getKey: await createKeySource(config) });
+        issuers.set(config.issuer, { config, getKey: await createKeySource(config, observeFetch) });
       } catch (error) {
         problems.push(`issuers[${index}].jwks: ${describeError(error)}`);
       }
@@ -59,7 +62,10 @@ export class IssuerRegistry {
   }
 }
 
-async function createKeySource(config: IssuerConfig): Promise<JWTVerifyGetKey> {
+/** Called after each fetch of a remote JWKS, with its outcome. */
+export type JwksFetchObserver = (issuer: string, result: 'success' | 'failure') => void;
+
+async function createKeySource(config: IssuerConfig, observeFetch?: JwksFetchObserver): Promise<JWTVerifyGetKey> {
   const { file, url } = config.jwks;
   if (file !== undefined) return createLocalJWKSet(await readJwksFile(file));
   if (url === undefined) throw new TypeError(`issuer ${config.issuer}: jwks has neither file nor url`);
@@ -67,6 +73,16 @@ async function createKeySource(config: IssuerConfig): Promise<JWTVerifyGetKey> {
   const remote = createRemoteJWKSet(new URL(url), {
     timeoutDuration: config.jwks.timeout,
     cooldownDuration: config.jwks.cooldown,
+    [customFetch]: async (input, init) => {
+      try {
+        const response = await fetch(input, init);
+        observeFetch?.(config.issuer, response.ok ? 'success' : 'failure');
+        return response;
+      } catch (error) {
+        observeFetch?.(config.issuer, 'failure');
+        throw error;
+      }
+    },
   });
   return async (header, token) => {
     try {

@@ -45,6 +45,7 @@ export class Metrics {
   readonly requests: Counter<'route' | 'decision' | 'reason'>;
   readonly requestDuration: Histogram<'route' | 'decision'>;
   readonly upstreamErrors: Counter<'code'>;
+  readonly jwksFetches: Counter<'issuer' | 'result'>;
   readonly revocationEvents: Counter<'result' | 'reason'>;
   readonly natsReconnects: Counter;
   readonly replicaResyncs: Counter;
@@ -74,6 +75,12 @@ export class Metrics {
       help: 'Time from receiving a request to sending the response headers, in seconds.',
       labelNames: ['route', 'decision'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers,
+    });
+    this.jwksFetches = new Counter({
+      name: 'revgate_jwks_fetches_total',
+      help: 'Fetches of remote issuer JWKS, by issuer (from the config) and result (success or failure).',
+      labelNames: ['issuer', 'result'],
       registers,
     });
     this.upstreamErrors = new Counter({
@@ -205,6 +212,10 @@ export class Metrics {
       this.retiredCacheCounts.cacheMisses += this.verifier.cacheMisses;
     }
     this.verifier = verifier;
+  }
+
+  recordJwksFetch(issuer: string, result: 'success' | 'failure'): void {
+    this.jwksFetches.inc({ issuer, result });
   }
 
   recordRequest(route: string, decision: Decision, reason: RejectionReason | 'ok', seconds: number): void {

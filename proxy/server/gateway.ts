@@ -54,8 +54,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const now = options.now ?? Date.now;
 
   const lifecycle = componentLogger(logger, 'lifecycle', 'info');
-  const initial = await buildPolicyBundle(config, now);
   const metrics = new Metrics(new Registry(), VERSION);
+  const initial = await buildPolicyBundle(config, now, (issuer, result) => metrics.recordJwksFetch(issuer, result));
   const bounds = new IssuerBoundsTable(config);
   const denylist = new Denylist(bounds.lookup(), { versionClaim: config.revocation.versionClaim, now });
   const replica = new RevocationReplica({

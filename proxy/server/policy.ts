@@ -3,7 +3,7 @@
  * replaces as one unit. Everything here is built before anything is swapped, so that a config whose
  * keys cannot be read never replaces a working one.
  */
-import { IssuerRegistry } from '../auth/issuers.js';
+import { IssuerRegistry, type JwksFetchObserver } from '../auth/issuers.js';
 import { TokenVerifier } from '../auth/verify.js';
 import type { Config } from '../config/schema.js';
 import type { ResponderKeys } from '../revocation/event.js';
@@ -26,8 +26,8 @@ export interface PolicyBundle {
  * Builds every part of a policy from a validated config: reads the issuer JWKS files and the
  * responder key files. Throws the first error met, which lists every unreadable issuer key file.
  */
-export async function buildPolicyBundle(config: Config, now: () => number): Promise<PolicyBundle> {
-  const issuers = await IssuerRegistry.load(config.issuers);
+export async function buildPolicyBundle(config: Config, now: () => number, observeFetch?: JwksFetchObserver): Promise<PolicyBundle> {
+  const issuers = await IssuerRegistry.load(config.issuers, observeFetch);
   const responderKeys = await loadResponderKeys(config.revocation);
   return {
     policy: {

@@ -73,7 +73,7 @@ export class ConfigReloader {
       applied = { ...next, config: effectiveConfig(running.config, next.config) };
       const problems = checkEffectiveConfig(applied.config);
       if (problems.length > 0) throw new RevgateError('ERR_CONFIG_INVALID', `config file ${running.source}: ${problems.length} problem(s)`, problems);
-      bundle = await buildPolicyBundle(applied.config, this.options.now);
+      bundle = await buildPolicyBundle(applied.config, this.options.now, (issuer, result) => this.options.metrics.recordJwksFetch(issuer, result));
     } catch (error) {
       return this.fail(trigger, running, problemsOf(error));
     }
