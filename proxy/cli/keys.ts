@@ -17,8 +17,9 @@ export function keysCommand(): Command {
     .option('--kid <kid>', 'key id; names the responder in every event signed with the key')
     .option('--out <dir>', 'folder for the two files', '.')
     .option('--jwks <file>', 'also add the public key to this JWKS file (the proxies\' revocation.trustedResponders), creating it if needed')
+    .option('--json', 'print the file names as one JSON object')
     .addHelpText('after', '\nExample:\n  revgate keys generate --kid alice --out keys --jwks keys/responders.jwks.json')
-    .action(async (options: { kid?: string; out: string; jwks?: string }) => {
+    .action(async (options: { kid?: string; out: string; jwks?: string; json?: boolean }) => {
       const kid = options.kid ?? `responder-${randomBytes(4).toString('hex')}`;
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(kid)) throw new RevgateError('ERR_USAGE', `--kid "${kid}": must be 1-64 letters, digits, ".", "_" or "-"`);
 
@@ -28,12 +29,13 @@ export function keysCommand(): Command {
       const publicFile = path.join(options.out, `${kid}.public.jwk.json`);
       await writeNew(privateFile, privateJwk, 0o600);
       await writeNew(publicFile, publicJwk, 0o644);
-      process.stdout.write(`private key: ${privateFile} (keep it secret; pass it to revoke with --signing-key)\npublic key:  ${publicFile}\n`);
-
-      if (options.jwks) {
-        await addToJwks(options.jwks, publicJwk);
-        process.stdout.write(`added kid ${kid} to ${options.jwks}\n`);
+      if (options.jwks) await addToJwks(options.jwks, publicJwk);
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ kid, privateKey: privateFile, publicKey: publicFile, jwks: options.jwks ?? null })}\n`);
+        return;
       }
+      process.stdout.write(`private key: ${privateFile} (keep it secret; pass it to revoke with --signing-key)\npublic key:  ${publicFile}\n`);
+      if (options.jwks) process.stdout.write(`added kid ${kid} to ${options.jwks}\n`);
     });
   return keys;
 }

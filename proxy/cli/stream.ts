@@ -14,6 +14,7 @@ import { addNatsOptions, natsSettingsFromFlags, parseDurationFlag, streamOption,
 const FALLBACK_MAX_AGE = '24h';
 
 interface InitOptions extends NatsFlags {
+  json?: boolean;
   config?: string;
   stream: string;
   maxAge?: string;
@@ -35,6 +36,7 @@ export function streamCommand(): Command {
     .addOption(new Option('--replicas <n>', 'stream replicas; 3 on a three-node cluster').default('1'))
     .option('--max-messages <n>', 'messages the stream may hold; when full, new revocations are rejected', String(DEFAULT_MAX_MESSAGES))
     .option('--timeout <duration>', 'how long to wait for NATS', '10s')
+    .option('--json', 'print one JSON object per stream')
     .addHelpText('after', '\nExamples:\n  revgate stream init --config revgate.yaml\n  revgate stream init --nats nats://127.0.0.1:4222 --max-age 2h')
     .action(async (options: InitOptions, command: Command) => {
       const settings = await resolveSettings(options, command);
@@ -53,6 +55,11 @@ export function streamCommand(): Command {
           maxMessages: settings.maxMessages,
         });
         for (const { info, created } of results) {
+          if (options.json) {
+            const limits = { maxAgeSeconds: info.config.max_age / 1e9, maxMessages: info.config.max_msgs, replicas: info.config.num_replicas };
+            process.stdout.write(`${JSON.stringify({ stream: info.config.name, created, ...limits, messages: info.state.messages })}\n`);
+            continue;
+          }
           const age = info.config.max_age === 0 ? 'no age limit (revocations until lifted)' : `max age ${formatDuration(settings.maxAge)}`;
           process.stdout.write(
             `${created ? 'created' : 'updated'} stream ${info.config.name}: subjects ${streamSubjects(info.config.name)}, ` +

@@ -134,3 +134,30 @@ describe('revgate keys generate', () => {
     assert.match(result.stderr, /already exists/);
   });
 });
+
+describe('json output', () => {
+  test('keys generate --json names the files', async () => {
+    const result = await runCli(['keys', 'generate', '--kid', 'json-key', '--out', workspace.folder, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const document = JSON.parse(result.stdout);
+    assert.equal(document.kid, 'json-key');
+    assert.equal(document.privateKey, path.join(workspace.folder, 'json-key.private.jwk.json'));
+  });
+
+  test('config check --json on a valid config', async () => {
+    const file = path.join(workspace.folder, 'valid.yaml');
+    await writeFile(
+      file,
+      [
+        'upstream: { url: "http://127.0.0.1:1" }',
+        'issuers:',
+        `  - { issuer: https://a, audience: x, jwks: { file: ${workspace.issuer.jwksFile} }, algorithms: [ES256], maxTokenLifetime: 1h }`,
+        'routes: [{ path: / }]',
+        `revocation: { trustedResponders: { file: ${workspace.responder.jwksFile} } }`,
+      ].join('\n'),
+    );
+    const result = await runCli(['config', 'check', file, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { ok: true, source: file, issuers: 1, routes: 1, upstream: 'http://127.0.0.1:1', stream: 'REVGATE' });
+  });
+});
