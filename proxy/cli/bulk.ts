@@ -9,8 +9,8 @@
  * published again after a crash carries the same message id and JetStream drops the duplicate.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -79,11 +79,9 @@ export async function revokeFromFile(file: string, options: BulkOptions): Promis
   const reporter = new ProgressReporter(total, process.stderr);
   const outcome: Outcome = { stored: 0, failed: 0, skipped: 0, invalid: 0 };
   const pending = new Set<Promise<void>>();
-  const acknowledged: number[] = [];
-  const flush = async () => {
-    if (acknowledged.length > 0) await appendFile(progressFile, `${acknowledged.splice(0).join('\n')}\n`);
-  };
-  const flushTimer = setInterval(() => void flush(), 1000);
+  // Each acknowledged line number is written at once, so a killed run loses at most what the
+  // stream buffers in memory; a lost number only means that line is published again on resume.
+  const progress = options.dryRun ? undefined : createWriteStream(progressFile, { flags: 'a' });
 
   try {
     for await (const line of readLines(file)) {
@@ -100,8 +98,7 @@ export async function revokeFromFile(file: string, options: BulkOptions): Promis
     }
     await Promise.all(pending);
   } finally {
-    clearInterval(flushTimer);
-    await flush();
+    await new Promise((resolve) => (progress ? progress.end(resolve) : resolve(undefined)));
     await publisher?.close();
     reporter.finish(outcome);
   }
@@ -135,7 +132,7 @@ export async function revokeFromFile(file: string, options: BulkOptions): Promis
         Date.now() + timeout,
       );
       outcome.stored++;
-      acknowledged.push(line.number);
+      progress?.write(`${line.number}\n`);
     } catch (error) {
       outcome.failed++;
       reportFailure(options, line.number, describeError(error));

@@ -29,6 +29,8 @@ export interface ReplicaOptions {
   logger: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** Shortest message age (milliseconds) the main stream must keep; checked once, with an error logged. */
+  requiredMaxAge?: number;
 }
 
 export class RevocationReplica implements ReplicaGauges {
@@ -59,9 +61,10 @@ export class RevocationReplica implements ReplicaGauges {
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
     this.followers = streamNames(this.config.stream).map(
-      (stream) =>
+      (stream, index) =>
         new StreamFollower({
           stream,
+          requiredMaxAge: index === 0 ? options.requiredMaxAge : undefined,
           logger: this.logger,
           metrics: this.metrics,
           now: this.now,

@@ -33,6 +33,8 @@ export interface FollowerOptions {
   now: () => number;
   onMessage: MessageHandler;
   signal: AbortSignal;
+  /** Shortest message age (milliseconds) the stream must keep: the longest token lifetime plus tolerance. */
+  requiredMaxAge?: number | undefined;
 }
 
 /** Where a follower stood when a snapshot was taken. */
@@ -65,6 +67,8 @@ export class StreamFollower {
   /** Applied sequence at the last probe that found the stream ahead, and how many probes in a row did. */
   private progress = { sequence: 0, probesBehind: 0 };
   private lastEventAt: number | undefined;
+  private readonly requiredMaxAge: number | undefined;
+  private maxAgeChecked = false;
 
   constructor(options: FollowerOptions) {
     this.stream = options.stream;
@@ -75,6 +79,7 @@ export class StreamFollower {
     this.signal = options.signal;
     this.startedAt = this.now();
     this.tracker = new StalenessTracker(this.now);
+    this.requiredMaxAge = options.requiredMaxAge;
   }
 
   /** Resumes from a snapshot: applied up to `sequence` and current as of `confirmedAt`. */
@@ -163,6 +168,7 @@ export class StreamFollower {
         return;
       }
       this.noteStreamFound();
+      this.checkMaxAge(info.config.max_age);
       this.lastKnownSeq = lastSeq;
       if (this.appliedSeq >= lastSeq) {
         this.confirm(sentAt);
@@ -183,6 +189,21 @@ export class StreamFollower {
     } finally {
       this.probing = false;
     }
+  }
+
+  /**
+   * Logs an error once when the stream drops messages sooner than a token can live: revocations
+   * would then age out while tokens they match are still accepted, for proxies that start later.
+   */
+  private checkMaxAge(maxAgeNanos: number): void {
+    if (this.maxAgeChecked || this.requiredMaxAge === undefined) return;
+    this.maxAgeChecked = true;
+    const maxAge = maxAgeNanos / 1_000_000;
+    if (maxAge === 0 || maxAge >= this.requiredMaxAge) return;
+    this.logger.error(
+      { maxAgeMs: maxAge, requiredMs: this.requiredMaxAge },
+      'revocation stream keeps messages for less than the longest token lifetime plus clock tolerance; raise it with "revgate stream init --config"',
+    );
   }
 
   private confirm(sentAt: number): void {

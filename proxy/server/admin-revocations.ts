@@ -83,9 +83,13 @@ function listRevocations(denylist: Denylist, query: URLSearchParams, response: S
 
 async function explain(deps: RevocationApiDependencies, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const body = await readBody(request);
+  if (body === undefined) {
+    sendJson(response, 413, { error: 'request_too_large', detail: 'send {"token", "path", "method"} of at most 64 KiB' });
+    return;
+  }
   let input: { token?: unknown; path?: unknown; method?: unknown };
   try {
-    input = body === undefined ? {} : (JSON.parse(body) as typeof input);
+    input = JSON.parse(body) as typeof input;
   } catch {
     input = {};
   }
@@ -106,8 +110,10 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_EXPLAIN_BYTES) {
+        // Stop buffering; the rest of the body is read and dropped so that the response can be sent.
+        request.removeAllListeners('data');
+        request.resume();
         resolve(undefined);
-        request.destroy();
         return;
       }
       chunks.push(chunk);

@@ -66,6 +66,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     logger: componentLogger(logger, 'replica', 'warn'),
     metrics,
     now,
+    requiredMaxAge: Math.max(...config.issuers.map((issuer) => issuer.maxTokenLifetime + issuer.clockTolerance)),
   });
   metrics.observeReplica(replica);
   metrics.observeVerifier(initial.policy.verifier);

@@ -173,6 +173,16 @@ describe('revocation', () => {
       await second.close();
     }
   });
+  test('stream shorter than token lifetime is reported', async () => {
+    const issuers = [{ issuer: ISSUER, audience: 'orders-api', jwks: { file: workspace.issuer.jwksFile }, algorithms: ['ES256'], maxTokenLifetime: '3h' }];
+    const long = await startProxy(workspace, { upstreamUrl: upstream.url, natsUrl: nats.url, overrides: { issuers } }, 'long-lifetime.yaml');
+    try {
+      await eventually(async () => long.logs.some((line) => line.includes('"level":"error"') && line.includes('less than the longest token lifetime')), 5000);
+    } finally {
+      await long.close();
+    }
+    assert.ok(!proxy.logs.some((line) => line.includes('less than the longest token lifetime')), 'a 1h lifetime fits the 2h stream');
+  });
 });
 
 describe('staleness', () => {
