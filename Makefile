@@ -12,6 +12,7 @@ help:
 	@echo "make test   install what is missing, type-check, and run every test"
 	@echo "make fuzz   run the test/fuzz properties long (FUZZ_RUNS, default 100000; FUZZ_SEED replays a run)"
 	@echo "make build  compile to dist/ (the revgate command)"
+	@echo "make bench  measure throughput, lookups and replay as ratios against baselines (docs/benchmarks.md)"
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
