@@ -23,8 +23,17 @@ const PROBES_BEFORE_RESTART = 3;
 /** Maximum pause between attempts to create the consumer when the stream is missing or NATS fails. */
 const MAX_RETRY_DELAY_MS = 5000;
 
-/** Applies one message of the stream; it must not throw. */
-export type MessageHandler = (sequence: number, data: string, follower: StreamFollower) => Promise<void>;
+/**
+ * Applies the messages of a stream in two steps: `verify` may run for several messages at once,
+ * `apply` runs in stream order. `replaying` is true while a backlog is read. Neither may throw.
+ */
+export interface MessageHandler {
+  verify(data: string): Promise<unknown>;
+  apply(verified: unknown, sequence: number, follower: StreamFollower, replaying: boolean): void;
+}
+
+/** Messages verified at once while a backlog is read; live messages are applied one by one. */
+const VERIFY_WINDOW = 64;
 
 export interface FollowerOptions {
   stream: string;
@@ -139,10 +148,20 @@ export class StreamFollower {
         this.missingStreamLogged = false;
         this.logger.info({ startSeq: startAt }, 'reading revocation stream');
         attempt = 0;
+        const window: { sequence: number; verified: Promise<unknown> }[] = [];
+        const applyWindow = async () => {
+          const replaying = window.length > 1;
+          while (window.length > 0) {
+            const { sequence, verified } = window.shift()!;
+            this.onMessage.apply(await verified, sequence, this, replaying);
+            this.markApplied(sequence, generation);
+          }
+        };
         for await (const message of this.messages) {
-          await this.onMessage(message.seq, message.string(), this);
-          this.markApplied(message.seq, generation);
+          window.push({ sequence: message.seq, verified: this.onMessage.verify(message.string()) });
+          if (window.length >= VERIFY_WINDOW || message.info.pending === 0) await applyWindow();
         }
+        await applyWindow();
       } catch (error) {
         this.logConsumerFailure(error);
         await delay(retryDelay(attempt), undefined, { signal: this.signal }).catch(() => undefined);

@@ -54,7 +54,7 @@ async function startProxies(cluster: NatsCluster, name: string, proxyCount: numb
   for (let index = 0; index < proxyCount; index++) {
     proxies.push(await startProxy(workspace, { upstreamUrl: upstream.url, natsUrl: cluster.urls, nats: proxyCredentials }, `${name}-${index}.yaml`));
   }
-  await eventually(async () => proxies.every((proxy) => proxy.replica.synced()), 15_000, 100);
+  await eventually(async () => proxies.every((proxy) => proxy.replica.synced()), 30_000, 100);
   const responder = { servers: cluster.urls, name: 'revgate-test', user: 'revgate-responder', passwordFile: await cluster.passwordFile('responder') };
   return { cluster, proxies, responder };
 }
@@ -83,7 +83,7 @@ async function assertEnforcedEverywhere(proxies: RunningProxy[], jtis: string[])
     await eventually(async () => {
       const statuses = await Promise.all(tokens.map((token) => statusOf(proxy, token)));
       return statuses.every((status) => status === 401);
-    }, 15_000, 200).catch(async () => {
+    }, 30_000, 200).catch(async () => {
       const statuses = await Promise.all(tokens.map((token) => statusOf(proxy, token)));
       const missing = jtis.filter((_, position) => statuses[position] !== 401);
       assert.fail(`proxy ${index} does not enforce ${missing.length} acknowledged revocation(s): ${missing.slice(0, 5).join(', ')}`);
@@ -105,7 +105,7 @@ describe('three-node cluster', () => {
       await assertEnforcedEverywhere(setup.proxies, [...before, ...afterKill]);
       const admin = await workspace.issuer.token();
       for (const proxy of setup.proxies) {
-        await eventually(async () => (await statusOf(proxy, admin, '/admin')) === 200, 15_000, 200);
+        await eventually(async () => (await statusOf(proxy, admin, '/admin')) === 200, 30_000, 200);
       }
     } finally {
       await stopCluster(setup);
@@ -128,7 +128,7 @@ describe('three-node cluster', () => {
 
       await setup.cluster.startNode(leader);
       await setup.cluster.startNode(others[0]!);
-      await eventually(async () => (await statusOf(proxy!, admin, '/admin')) === 200, 30_000, 200);
+      await eventually(async () => (await statusOf(proxy!, admin, '/admin')) === 200, 60_000, 200);
     } finally {
       await stopCluster(setup);
     }
