@@ -21,6 +21,7 @@ import { RevocationReplica } from '../revocation/replica.js';
 import { loadResponderKeys } from '../revocation/responder-keys.js';
 import { RouteTable } from '../routes/route-table.js';
 import { revocationView } from '../server/admin-revocations.js';
+import { IssuerBoundsTable } from '../server/issuer-bounds.js';
 import { RequestPipeline, type Explanation } from '../server/pipeline.js';
 import { createUpstreamPool } from '../upstream/pool.js';
 import { VERSION } from '../version.js';
@@ -87,8 +88,7 @@ async function explainLocally(token: string, method: string, options: ExplainOpt
   const config = { ...loaded.config, revocation };
   const logger = createLogger('silent');
   const metrics = new Metrics(new Registry(), VERSION);
-  const issuerBounds = new Map(config.issuers.map((issuer) => [issuer.issuer, { maxLifetime: issuer.maxTokenLifetime / 1000, tolerance: issuer.clockTolerance / 1000 }]));
-  const denylist = new Denylist((iss) => issuerBounds.get(iss) ?? { maxLifetime: Number.POSITIVE_INFINITY, tolerance: 0 }, { versionClaim: revocation.versionClaim });
+  const denylist = new Denylist(new IssuerBoundsTable(config).lookup(), { versionClaim: revocation.versionClaim });
   const replica = new RevocationReplica({ config: revocation, denylist, responderKeys: await loadResponderKeys(revocation), logger, metrics });
   const upstream = createUpstreamPool(config.upstream);
   const pipeline = new RequestPipeline({

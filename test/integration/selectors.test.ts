@@ -150,6 +150,9 @@ describe('listing and explaining', () => {
   });
 
   test('revocations are paginated', async () => {
+    await revoke(['session', '--issuer', ISSUER, 'paged-session-1']);
+    await revoke(['session', '--issuer', ISSUER, 'paged-session-2']);
+    await eventually(async () => JSON.parse((await get(proxy.adminUrl, '/revocations?limit=1')).body).total >= 2, 2000);
     const first = JSON.parse((await get(proxy.adminUrl, '/revocations?limit=1')).body);
     assert.equal(first.items.length, 1);
     assert.equal(typeof first.next, 'string');
