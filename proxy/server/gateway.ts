@@ -22,7 +22,8 @@ import { GatewayState } from './gateway-state.js';
 import { IssuerBoundsTable } from './issuer-bounds.js';
 import { RequestPipeline } from './pipeline.js';
 import { buildPolicyBundle, type PolicyBundle } from './policy.js';
-import { createProxyServer, refuseRawSocket } from './proxy-server.js';
+import { createProxyServer } from './proxy-server.js';
+import { sendRawRejection } from './responses.js';
 import { UpgradeRelay } from './upgrade.js';
 import { ConfigReloader, type ReloadOutcome, type ReloadTrigger } from './reload.js';
 import { shutDown } from './shutdown.js';
@@ -89,7 +90,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     logger: logger.child({ component: 'upgrade' }),
     now,
     authorize: (request) => pipeline.authorizeUpgrade(request),
-    reject: (socket, rejection) => void refuseRawSocket(socket, rejection.reason),
+    reject: (socket, rejection) => sendRawRejection(socket, rejection),
   });
   const proxyServer = createProxyServer(config.server, pipeline, logger.child({ component: 'listener' }), upgrades);
   const requests = new RequestTracker(proxyServer);

@@ -101,7 +101,7 @@ const STATUS_TEXT: Record<number, string> = {
  * destroys the socket, when no response can be written: the client is gone, or a response has
  * already started on this connection and another status line would corrupt it.
  */
-export function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
+function refuseRawSocket(socket: Duplex, reason: RejectionReason): boolean {
   if (!socket.writable || responseStarted(socket)) {
     socket.destroy();
     return false;

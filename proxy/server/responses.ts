@@ -5,7 +5,8 @@
  * malformed request, `invalid_token` for a token that failed, `insufficient_scope` with the scopes
  * the route needs.
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import type { Rejection, RejectionReason } from '../errors.js';
 
@@ -16,6 +17,24 @@ export function sendRejection(response: ServerResponse, rejection: Rejection): v
     response.destroy();
     return;
   }
+  const { headers, body } = rejectionResponse(rejection);
+  response.writeHead(rejection.status, headers);
+  response.end(body);
+}
+
+/** Writes a rejection as a raw HTTP/1.1 response on a socket that left Node's HTTP handling (an upgrade), then closes it. */
+export function sendRawRejection(socket: Duplex, rejection: Rejection): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { headers, body } = rejectionResponse(rejection);
+  const lines = Object.entries({ ...headers, connection: 'close' }).map(([name, value]) => `${name}: ${value}`);
+  socket.end(`HTTP/1.1 ${rejection.status} ${STATUS_CODES[rejection.status] ?? 'Error'}\r\n${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/** Builds the headers and JSON body of a rejection, with its RFC 6750 challenge. */
+function rejectionResponse(rejection: Rejection): { headers: Record<string, string>; body: string } {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'cache-control': 'no-store',
@@ -26,8 +45,7 @@ export function sendRejection(response: ServerResponse, rejection: Rejection): v
 
   const body = JSON.stringify({ error: rejection.reason });
   headers['content-length'] = String(Buffer.byteLength(body));
-  response.writeHead(rejection.status, headers);
-  response.end(body);
+  return { headers, body };
 }
 
 function authenticateChallenge(reason: RejectionReason, status: number): string | undefined {

@@ -108,7 +108,8 @@ describe('upgraded connections', () => {
   test('missing token gets 401', async () => {
     const before = upgradeHeaders.length;
     const opened = await openUpgrade(undefined);
-    assert.match(opened.head, /^HTTP\/1\.1 401 /);
+    assert.match(opened.head, /^HTTP\/1\.1 401 Unauthorized/);
+    assert.match(opened.head, /\r\nwww-authenticate: Bearer(\r\n|$)/);
     await opened.closed;
     assert.equal(upgradeHeaders.length, before, 'the upstream must not see a rejected upgrade');
   });
