@@ -2,7 +2,7 @@
  * The issuer registry: one entry per configured issuer, holding its verification options and its
  * key source. A key source is either a local JWKS file, read once at start-up, or a remote JWKS URL
  * that jose fetches and caches. A remote fetch failure becomes KeysUnavailableError, which the
- * pipeline answers with 503: the token may well be valid, and a 401 would tell the client to
+ * pipeline turns into a 503: the token may well be valid, and a 401 would tell the client to
  * discard it.
  */
 import { readFile } from 'node:fs/promises';

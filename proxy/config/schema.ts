@@ -144,11 +144,11 @@ const routeSchema = z
     methods: z.array(z.string().regex(/^[A-Z]+$/, { message: 'must be an upper-case HTTP method' })).min(1).optional(),
     auth: z.enum(['required', 'optional', 'none']).default('required'),
     privileged: z.boolean().default(false),
-    /** What to do while the replica is stale: `reject` with 503 or `allow`. Defaults to reject on privileged routes. */
+    /** Policy while the replica is stale: `reject` with 503 or `allow`. Defaults to reject on privileged routes. */
     onStale: z.enum(['reject', 'allow']).optional(),
     /** Staleness above which `onStale` applies; defaults to `revocation.maxStaleness`. */
     maxStaleness: requiredPositiveDuration().optional(),
-    /** What to do before the first sync when no snapshot was loaded; defaults to the `onStale` value. */
+    /** Policy before the first sync when no snapshot was loaded; defaults to the `onStale` value. */
     startup: z.enum(['reject', 'allow']).optional(),
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'must be a scope token (RFC 6749 section 3.3)' })).min(1).optional(),
   })
@@ -192,7 +192,7 @@ const natsUrl = z.string().refine((text) => URL.canParse(text) && ['nats:', 'tls
   message: 'must be a nats:// or tls:// URL',
 });
 
-/** NATS connection settings; secrets are read from files so that the config itself holds none. */
+/** NATS connection settings; secrets are read from files so that the config itself contains none. */
 export const natsSchema = z
   .object({
     servers: z.array(natsUrl).min(1).default(['nats://127.0.0.1:4222']),

@@ -4,8 +4,8 @@
  * per kind and form) however many entries exist.
  *
  * Only a lift weakens a revocation. An event for a key that already has an entry replaces it only
- * when it is stronger (a later time, a later token expiry, a higher minimum version), and after a
- * lift every event for that key issued at or before the lift is ignored. So neither a replayed
+ * when it is stronger: a later time, a later token expiry, or a higher minimum version. After a
+ * lift, every event for that key issued at or before the lift is ignored. So neither a replayed
  * event nor a responder's second, narrower revocation can undo what a proxy enforces. `prune()`
  * drops entries once no token they could match can still be valid; revocations that last until
  * lifted stay until a lift removes them.
@@ -34,10 +34,10 @@ export interface IssuerBounds {
 
 export type BoundsLookup = (iss: string) => IssuerBounds;
 
-/** What applying an event did: stored it, or skipped it because it can no longer match or a newer one is held. */
+/** Result of applying an event: stored, or skipped because it can no longer match or a stronger entry exists. */
 export type ApplyResult = 'applied' | 'expired' | 'superseded';
 
-/** What applying a lift did. */
+/** Result of applying a lift. */
 export type LiftResult = 'lifted' | 'not_found' | 'superseded';
 
 /** One entry as stored in a snapshot: its map key and the entry itself. */
@@ -241,25 +241,25 @@ export class Denylist {
   }
 }
 
-/** True when `candidate` rejects more tokens, or for longer, than `held`, which has the same key. */
-function isStronger(candidate: DenylistEntry, held: DenylistEntry): boolean {
+/** True when `candidate` rejects more tokens, or for longer, than `existing`, which has the same key. */
+function isStronger(candidate: DenylistEntry, existing: DenylistEntry): boolean {
   const { target } = candidate;
-  const heldTarget = held.target;
-  if (target.kind === 'version' && heldTarget.kind === 'version') return target.minVersion > heldTarget.minVersion;
+  const existingTarget = existing.target;
+  if (target.kind === 'version' && existingTarget.kind === 'version') return target.minVersion > existingTarget.minVersion;
   const before = 'before' in target ? target.before : undefined;
-  const heldBefore = 'before' in heldTarget ? heldTarget.before : undefined;
-  if (before !== undefined && heldBefore !== undefined) return before > heldBefore;
-  if (target.kind === 'token') return candidate.dropAfter > held.dropAfter;
+  const existingBefore = 'before' in existingTarget ? existingTarget.before : undefined;
+  if (before !== undefined && existingBefore !== undefined) return before > existingBefore;
+  if (target.kind === 'token') return candidate.dropAfter > existing.dropAfter;
   // Revocations until lifted, of keys or without a time, are equally strong; the first one stays.
   return false;
 }
 
-/** The map key of a target: kind, scope (until lifted or time-bound), issuer and selector value. */
+/** Returns the map key of a target: kind, scope (until lifted or time-bound), issuer and selector value. */
 export function entryKey(target: RevocationTarget): string {
   return composeKey(target.kind, target.iss, selectorValue(target), lastsUntilLifted(target));
 }
 
-/** The length prefix keeps distinct issuer and value pairs distinct whatever they contain. */
+/** Joins the key parts; the length prefix keeps distinct issuer and value pairs distinct whatever they contain. */
 function composeKey(kind: RevocationKind, iss: string, value: string, untilLifted: boolean): string {
   return `${kind}${untilLifted ? '!' : '@'}${iss.length}:${iss}${value}`;
 }

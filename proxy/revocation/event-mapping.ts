@@ -23,7 +23,7 @@ export const RISC_CREDENTIAL_COMPROMISE = 'https://schemas.openid.net/secevent/r
 export const MIN_TOKEN_VERSION = 'urn:revgate:event-type:min-token-version';
 export const REVOCATION_LIFTED = 'urn:revgate:event-type:revocation-lifted';
 
-/** What an event asks the replica to do. */
+/** Action an event requests of the replica. */
 export type RevocationCommand =
   | { action: 'revoke'; target: RevocationTarget }
   | { action: 'lift'; revocationId: string }
@@ -74,7 +74,7 @@ function subjectIdentifier(target: Exclude<RevocationTarget, { kind: 'version' }
 
 // --- Decoding: events read from the stream ----------------------------------------------------
 
-/** True when the `events` claim holds a lift, which only keys trusted for lifts may sign. */
+/** True when the `events` claim contains a lift, which only keys trusted for lifts may sign. */
 export function isLiftEvent(events: unknown): boolean {
   return isRecord(events) && Object.hasOwn(events, REVOCATION_LIFTED);
 }
@@ -169,7 +169,7 @@ function userSubject(event: Members): { iss: string; sub: string } {
   return { iss: subject.iss, sub: subject.value };
 }
 
-/** Each simple subject format, its members in order, and the member that holds the selector value. */
+/** Each simple subject format, its members in order, and the member that contains the selector value. */
 const SUBJECT_FORMATS: ReadonlyMap<string, { members: readonly string[]; value: string }> = new Map([
   ['jwt_id', { members: ['format', 'iss', 'jti'], value: 'jti' }],
   ['revgate_token_hash', { members: ['format', 'iss', 'sha256'], value: 'sha256' }],

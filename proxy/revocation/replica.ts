@@ -173,7 +173,7 @@ export class RevocationReplica implements ReplicaGauges {
           maxReconnectAttempts: -1,
           reconnectTimeWait: nats.reconnectWait,
           reconnectJitter: Math.round(nats.reconnectWait / 2),
-          // Ping often enough that a hung server (alive socket, no answers) is left within seconds.
+          // Ping often enough that a hung server (open socket, no responses) is left within seconds.
           pingInterval: 5000,
           maxPingOut: 2,
         });

@@ -46,7 +46,7 @@ export interface FollowerOptions {
   requiredMaxAge?: number | undefined;
 }
 
-/** Where a follower stood when a snapshot was taken. */
+/** Position of a follower in its stream, as a snapshot records it. */
 export interface FollowerPosition {
   sequence: number;
   created: string | undefined;
@@ -193,8 +193,8 @@ export class StreamFollower {
         this.confirm(sentAt);
         return;
       }
-      // Messages past the applied sequence may all have aged out or been deleted; the consumer's
-      // pending count says whether any is left to deliver.
+      // Messages past the applied sequence may all have aged out or been deleted. The consumer's
+      // pending count shows whether any is left to deliver.
       const consumerInfo = await this.consumer?.info().catch(() => undefined);
       if (consumerInfo && consumerInfo.num_pending === 0) {
         this.tracker.expect(sentAt, consumerInfo.delivered.stream_seq, this.appliedSeq);
@@ -238,7 +238,7 @@ export class StreamFollower {
   }
 
   /**
-   * Recreates the consumer when the stream answers but the follower stays behind it for several
+   * Recreates the consumer when the stream responds but the follower stays behind it for several
    * probes. The ordered consumer would notice a lost consumer by itself only after missing
    * heartbeats, which takes longer.
    */

@@ -9,7 +9,7 @@
  * operators (`revgate.REVGATE.subject.<key hash>.>`).
  *
  * There are two streams, because NATS 2.9 has no per-message age limit. The main stream, `<name>`,
- * holds time-bound revocations and drops them with `max_age` once no token they could match is
+ * contains time-bound revocations and drops them with `max_age` once no token they could match is
  * still valid. `<name>_UNTIL_LIFTED` has no age limit and holds revocations that last until lifted
  * (signing keys, minimum versions, and subjects, sessions or clients revoked without a time), and
  * their lifts; it stays small because such revocations are rare.
@@ -35,7 +35,7 @@ export const DEFAULT_STREAM = 'REVGATE';
 /** Window in which JetStream drops a publish whose message id it has already stored. */
 export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
-/** The stream that holds revocations lasting until lifted, next to the main stream `name`. */
+/** Returns the name of the stream for revocations that last until lifted, next to the main stream `name`. */
 export function untilLiftedStream(name: string): string {
   return `${name}_UNTIL_LIFTED`;
 }
@@ -45,18 +45,18 @@ export function streamNames(name: string): [string, string] {
   return [name, untilLiftedStream(name)];
 }
 
-/** The subjects of a stream: `revgate.<stream>.<kind>.<key hash>.<event hash>`. */
+/** Returns the subject filter of a stream, matching `revgate.<stream>.<kind>.<key hash>.<event hash>`. */
 export function streamSubjects(stream: string): string {
   return `revgate.${stream}.>`;
 }
 
-/** The stream that holds a target's revocation and lifts. */
+/** Returns the stream that stores a target's revocation and its lifts. */
 export function streamFor(name: string, target: RevocationTarget): string {
   return lastsUntilLifted(target) ? untilLiftedStream(name) : name;
 }
 
 /**
- * The subject of one event about `target`: `revgate.<stream>.<kind>.<key hash>.<event hash>`. The key
+ * Returns the subject of one event about `target`: `revgate.<stream>.<kind>.<key hash>.<event hash>`. The key
  * hash is the hex SHA-256 of `<length of iss>:<iss><selector value>`, the event hash the first 32 hex
  * digits of the SHA-256 of the event id (docs/revocation.md has an example). A lift uses the target
  * of the revocation it lifts, so both land in the same stream.

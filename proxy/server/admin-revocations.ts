@@ -1,6 +1,6 @@
 /**
  * The admin API for responders: `GET /revocations` lists active entries (paginated, filterable by
- * kind), `GET /revocations/<id>` returns one, and `POST /explain` tells whether a token would be
+ * kind), `GET /revocations/<id>` returns one, and `POST /explain` returns whether a token would be
  * accepted now on a route, and if not, why. Responses show selectors (jti, sub, sid, client, kid)
  * and audit fields, never a token.
  */
@@ -45,7 +45,7 @@ export async function handleRevocationApi(
   return false;
 }
 
-/** An entry as the API shows it: the target, its bounds and the audit fields. */
+/** Returns an entry as the API shows it: the target, its bounds and the audit fields. */
 export function revocationView(entry: DenylistEntry): Record<string, unknown> {
   return {
     id: entry.id,

@@ -46,7 +46,7 @@ class RevokedRejection extends Rejection {
   }
 }
 
-/** What the pipeline would do with a token on a route, for `revgate explain`. */
+/** Decision the pipeline would take for a token on a route, for `revgate explain`. */
 export interface Explanation {
   accepted: boolean;
   status: number;
@@ -64,7 +64,7 @@ function describeToken(token: VerifiedToken | undefined): Explanation['token'] {
 
 /** Freshness of the revocation replica, as the staleness policy reads it. */
 export interface FreshnessSource {
-  /** Seconds since the replica was last confirmed current; Infinity while it holds no state. */
+  /** Seconds since the replica was last confirmed current; Infinity while it has no state. */
   stalenessSeconds(): number;
 }
 
@@ -300,7 +300,7 @@ export class RequestPipeline {
   }
 
   /**
-   * Applies the route's `startup` policy while the replica holds no state at all, and its `onStale`
+   * Applies the route's `startup` policy while the replica has no state at all, and its `onStale`
    * policy while staleness exceeds the route's limit. Privileged routes reject in both cases.
    */
   private applyStalenessPolicy(route: Route): void {

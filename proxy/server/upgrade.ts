@@ -1,6 +1,6 @@
 /**
  * Upgraded connections (WebSocket and other `Upgrade` protocols). The upgrade request passes the
- * same checks as any request; then the proxy opens a connection to the upstream, sends the request
+ * same checks as any request. Then the proxy opens a connection to the upstream, sends the request
  * on, and relays bytes both ways.
  *
  * A long-lived connection outlives the check that admitted it, and that is where a stolen token
@@ -58,9 +58,9 @@ interface OpenConnection {
   route: string;
 }
 
-/** Largest upstream response head to an upgrade request, and most client bytes held until the upstream switches. */
+/** Largest upstream response head to an upgrade request, and most client bytes buffered until the upstream switches. */
 const MAX_HEAD_BYTES = 16_384;
-const MAX_HELD_BYTES = 65_536;
+const MAX_BUFFERED_BYTES = 65_536;
 
 export class UpgradeRelay {
   private readonly deps: UpgradeDependencies;
@@ -122,7 +122,9 @@ export class UpgradeRelay {
       const stale = connection.staleLimitSeconds !== undefined && staleness > connection.staleLimitSeconds;
       if (!revocation && !expired && !stale) continue;
 
-      const reason = revocation ? 'token_revoked' : expired ? 'token_expired' : 'revocation_state_stale';
+      let reason = 'revocation_state_stale';
+      if (expired) reason = 'token_expired';
+      if (revocation) reason = 'token_revoked';
       this.deps.logger.info(
         { route: connection.route, reason, iss: token?.iss, kid: token?.kid, jti: token?.claims.jti, revocationId: revocation?.id },
         'closed upgraded connection',
@@ -140,8 +142,8 @@ export class UpgradeRelay {
   }
 
   /**
-   * Sends the upgrade request upstream and relays bytes only once the upstream answered 101. Until
-   * then, bytes from the client are held back: relaying them earlier would let a client smuggle
+   * Sends the upgrade request upstream and relays bytes only once the upstream responded 101. Until
+   * then, bytes from the client are buffered, because relaying them earlier would let a client smuggle
    * unchecked requests to an upstream that declines the upgrade and keeps reading HTTP.
    */
   private relay(request: IncomingMessage, client: Duplex, head: Buffer, upstream: net.Socket, authorized: AuthorizedUpgrade, onUpgraded: () => void): void {
@@ -156,19 +158,19 @@ export class UpgradeRelay {
     };
     this.open.add(connection);
     const cleanUp = () => this.terminate(connection);
-    // Until the upstream answers, a client that leaves ends both sides; after 101, either side does.
+    // Until the upstream responds, a client that leaves ends both sides; after 101, either side does.
     client.once('close', cleanUp);
     client.on('error', cleanUp);
     upstream.on('error', cleanUp);
 
-    const held: Buffer[] = head.length > 0 ? [head] : [];
-    let heldBytes = head.length;
-    const holdClientData = (chunk: Buffer) => {
-      heldBytes += chunk.length;
-      if (heldBytes > MAX_HELD_BYTES) cleanUp();
-      else held.push(chunk);
+    const buffered: Buffer[] = head.length > 0 ? [head] : [];
+    let bufferedBytes = head.length;
+    const bufferClientData = (chunk: Buffer) => {
+      bufferedBytes += chunk.length;
+      if (bufferedBytes > MAX_BUFFERED_BYTES) cleanUp();
+      else buffered.push(chunk);
     };
-    client.on('data', holdClientData);
+    client.on('data', bufferClientData);
 
     readResponseHead(upstream, (status, bytes) => {
       if (status === undefined) {
@@ -189,9 +191,9 @@ export class UpgradeRelay {
         socket.once('close', cleanUp);
         socket.once('end', cleanUp);
       }
-      client.off('data', holdClientData);
+      client.off('data', bufferClientData);
       client.write(bytes);
-      for (const chunk of held) upstream.write(chunk);
+      for (const chunk of buffered) upstream.write(chunk);
       upstream.pipe(client);
       client.pipe(upstream);
     });

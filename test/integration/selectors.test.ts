@@ -176,6 +176,12 @@ describe('listing and explaining', () => {
     });
   }
 
+  test('explain rejects an oversized body', async () => {
+    const response = await fetch(`${proxy.adminUrl}/explain`, { method: 'POST', body: JSON.stringify({ token: 'x'.repeat(70_000) }) });
+    assert.equal(response.status, 413);
+    assert.equal(((await response.json()) as { error: string }).error, 'request_too_large');
+  });
+
   test('explain names the revocation', async () => {
     const token = await workspace.issuer.token({ claims: { jti: 'explained-jti' } });
     const published = await revoke(['jti', '--issuer', ISSUER, 'explained-jti']);
